@@ -1,0 +1,44 @@
+# incidentlab — `make help` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
+MODULE := wt06_data_stale
+
+.PHONY: help install warehouses lab test test-fast notebooks lock bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+install: $(VENV)/.installed ## create .venv with the locked dependencies
+
+warehouses: install ## replay the incident into every warehouse (stale, fixed, and their variants)
+	$(BIN)/incidentlab build $(MODULE) --all
+
+lab: warehouses ## build the warehouses and open the course in JupyterLab
+	$(BIN)/jupyter lab notebooks/
+
+test: install ## run the whole test suite (what CI runs)
+	$(BIN)/python -m pytest
+
+lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
+	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --universal \
+	  -o requirements.lock --no-header --annotation-style line -q
+
+bench: warehouses ## print setup, build and dbt-invocation timings
+	$(BIN)/python benchmarks/foundation.py
+
+clean: ## remove built warehouses and dbt artefacts (keeps .venv)
+	rm -rf warehouses dbt/target dbt/logs

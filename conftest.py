@@ -1,0 +1,46 @@
+"""Shared by tests/ and the nbval notebook runs: the warehouses every test reads, built once per session.
+
+They are built into a temporary folder by the real replay, so a change to data, models or the builder shows
+in the tests. ``INCIDENTLAB_WAREHOUSES=warehouses pytest`` reuses the ones ``make warehouses`` built instead.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+MODULE = "wt06_data_stale"
+_built: dict[str, Path] = {}
+
+
+def build_all(root: Path) -> Path:
+    from incidentlab.build import STAGES, build
+    from incidentlab.paths import warehouse_path
+
+    os.environ["INCIDENTLAB_WAREHOUSES"] = str(root)
+    for variant in (False, True):
+        for stage in STAGES:
+            if not warehouse_path(MODULE, stage, variant).exists():
+                build(MODULE, stage, variant=variant)
+    return root
+
+
+def _ensure(factory: pytest.TempPathFactory) -> Path:
+    if "root" not in _built:
+        preset = os.environ.get("INCIDENTLAB_WAREHOUSES")
+        _built["root"] = build_all(Path(preset) if preset else factory.mktemp("warehouses"))
+    return _built["root"]
+
+
+@pytest.fixture(scope="session")
+def warehouses(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder holding the built warehouses (stale, fixed and their variants)."""
+    return _ensure(tmp_path_factory)
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Notebook items (nbval) take no fixtures; their kernels inherit INCIDENTLAB_WAREHOUSES from this process.
+    if any(str(item.fspath).endswith(".ipynb") for item in items):
+        _ensure(config._tmp_path_factory)  # type: ignore[attr-defined]

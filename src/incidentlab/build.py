@@ -1,0 +1,134 @@
+"""The incident replay: rebuild a module's warehouse by replaying its audit log with real dbt runs.
+
+For every run in the audit log, oldest first: load the raw rows ingestion had landed by the run's start,
+set the scenario clock to that moment, and invoke the dbt command the run used (its ``models_run``).
+The warehouse is built in a temporary file beside the target and renamed over it only when complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from pathlib import Path
+
+import duckdb
+
+from incidentlab.datasets import Scenario, load_scenario
+from incidentlab.dbt_runner import failures, invoke
+from incidentlab.errors import DbtError, WarehouseLockedError
+from incidentlab.paths import warehouse_path
+from incidentlab.variant import make_variant
+
+STAGES = ("stale", "fixed")
+
+
+def command_of(models_run: str) -> list[str]:
+    """The dbt command a run used, read from its audit-log ``models_run``."""
+    return ["run"] if models_run == "all" else ["run", "--select", models_run]
+
+
+def ensure_unlocked(path: Path) -> None:
+    """Fail with a clear message if another process holds ``path``; our own process may."""
+    if not path.exists():
+        return
+    try:
+        duckdb.connect(str(path)).close()
+    except duckdb.IOException as exc:
+        if "lock" not in str(exc).lower():
+            raise
+        raise WarehouseLockedError(
+            f"{path} is in use by another process ({exc}). Shut down the Jupyter kernel or program that has it "
+            "open (Kernel > Shut Down Kernel), or build somewhere else with --db PATH. Nothing was changed."
+        ) from None
+
+
+def _create_raw(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
+    con.execute("create schema if not exists raw")
+    for table in scenario.tables.values():
+        cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in table.columns.items())
+        con.execute(f"create table raw.{table.name} ({cols}, primary key ({table.primary_key}))")
+
+
+def _load_raw(con: duckdb.DuckDBPyConnection, scenario: Scenario, moment: dt.datetime) -> None:
+    """Make raw.* hold exactly what ingestion had landed by ``moment``."""
+    for table in scenario.tables.values():
+        rows = table.landed_by(moment)
+        con.execute(f"delete from raw.{table.name}")
+        if rows:
+            marks = ", ".join("?" * len(table.columns))
+            con.executemany(f"insert into raw.{table.name} values ({marks})", rows)
+
+
+def _set_clock(con: duckdb.DuckDBPyConnection, moment: dt.datetime) -> None:
+    """``scenario_now()`` in SQL: the moment this warehouse stands at, for queries outside dbt."""
+    con.execute(f"create or replace macro main.scenario_now() as timestamp '{moment.isoformat(sep=' ')}'")
+
+
+def _dbt(args: list[str], scenario: Scenario, db: Path, moment: dt.datetime, what: str) -> None:
+    result = invoke(args, warehouse=db, now=moment, project=scenario.dbt_project)
+    if not result.success:
+        detail = "; ".join(failures(result)) or "no detail"
+        raise DbtError(f"{what}: `dbt {' '.join(args)}` failed: {detail}")
+
+
+def build(
+    module: str,
+    stage: str = "stale",
+    db: Path | None = None,
+    *,
+    variant: bool = False,
+    progress: bool = False,
+) -> Path:
+    """Replay ``module``'s incident into ``db`` (default: the project's warehouses folder); return its path."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
+    scenario = load_scenario(module)
+    if variant:
+        scenario = make_variant(scenario)
+    target = Path(db) if db else warehouse_path(module, stage, variant)
+    target = target.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    ensure_unlocked(target)
+
+    # Same file name as the target (the catalog name lives in the views), in a folder of its own.
+    workdir = target.parent / f".building-{os.getpid()}-{target.name}"
+    tmp = workdir / target.name
+    runs = scenario.runs()
+    steps = [(run["run_id"], run["run_date"], command_of(run["models_run"])) for run in runs]
+    if stage == "fixed":
+        steps += [("remediation", scenario.now, args) for args in scenario.remediation]
+    bar = _progress(len(steps), f"{module} ({stage}{', variant' if variant else ''})", progress)
+    try:
+        _remove_tree(workdir)
+        workdir.mkdir()
+        con = duckdb.connect(str(tmp))
+        try:
+            _create_raw(con, scenario)
+            for label, moment, args in steps:
+                bar.set_postfix_str(f"{label} dbt {' '.join(args)}")
+                _load_raw(con, scenario, moment)
+                _set_clock(con, moment)
+                _dbt(args, scenario, tmp, moment, f"replaying {label} ({moment})")
+                bar.update()
+            _load_raw(con, scenario, scenario.now)
+            _set_clock(con, scenario.now)
+            con.execute("checkpoint")
+        finally:
+            con.close()
+            bar.close()
+        ensure_unlocked(target)
+        os.replace(tmp, target)
+    finally:
+        _remove_tree(workdir)
+    return target
+
+
+def _remove_tree(path: Path) -> None:
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, unit="run", disable=not enabled, leave=True)

@@ -1,0 +1,142 @@
+"""A module's dataset: its scenario manifest and its raw CSV tables, read and checked line by line."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import tomllib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from incidentlab.errors import DatasetError
+from incidentlab.paths import dataset_dir, project_root
+
+LOADED_AT = "_loaded_at"
+
+_PARSERS = {
+    "integer": int,
+    "varchar": str,
+    "date": dt.date.fromisoformat,
+    "timestamp": dt.datetime.fromisoformat,
+}
+
+
+def _parser(sql_type: str):
+    if sql_type.startswith("decimal"):
+        return Decimal
+    return _PARSERS[sql_type]
+
+
+@dataclass
+class Table:
+    name: str
+    primary_key: str
+    columns: dict[str, str]  # column name -> DuckDB type
+    rows: list[tuple] = field(default_factory=list)
+
+    def index(self, column: str) -> int:
+        return list(self.columns).index(column)
+
+    def landed_by(self, moment: dt.datetime) -> list[tuple]:
+        """The rows ingestion had loaded at ``moment``."""
+        i = self.index(LOADED_AT)
+        return [row for row in self.rows if row[i] <= moment]
+
+
+@dataclass
+class Scenario:
+    module: str
+    title: str
+    now: dt.datetime
+    dbt_project: Path
+    audit_table: str
+    remediation: list[list[str]]
+    tables: dict[str, Table]
+    variant: dict
+
+    def runs(self) -> list[dict]:
+        """The audit log, oldest run first, as dicts."""
+        table = self.tables[self.audit_table]
+        rows = sorted(table.rows, key=lambda r: r[table.index("run_date")])
+        return [dict(zip(table.columns, row)) for row in rows]
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.relative_to(project_root()))
+    except ValueError:
+        return str(path)
+
+
+def read_table(path: Path, name: str, primary_key: str, columns: dict[str, str]) -> Table:
+    """Read one CSV, checking its header, every field's type and the primary key's uniqueness."""
+    where = _relative(path)
+    if not path.is_file():
+        raise DatasetError(f"{where}: file is missing. Restore it (git checkout -- {where}) and build again.")
+    table = Table(name, primary_key, columns)
+    parsers = [_parser(t) for t in columns.values()]
+    seen: dict[object, int] = {}
+    key_at = table.index(primary_key)
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        header = next(reader, None)
+        if header != list(columns):
+            raise DatasetError(
+                f"{where}, line 1: the header must be {','.join(columns)}; found {','.join(header or []) or 'nothing'}."
+            )
+        for fields in reader:
+            line = reader.line_num
+            if not fields:
+                continue
+            if len(fields) != len(columns):
+                raise DatasetError(
+                    f"{where}, line {line}: expected {len(columns)} fields, found {len(fields)}. "
+                    "Check for a missing or extra comma, or an unquoted comma inside a value."
+                )
+            row = []
+            for value, (column, sql_type), parse in zip(fields, columns.items(), parsers):
+                if value == "" and column not in (primary_key, LOADED_AT):
+                    row.append(None)
+                    continue
+                try:
+                    row.append(parse(value))
+                except (ValueError, InvalidOperation):
+                    raise DatasetError(
+                        f"{where}, line {line}, column {column}: {value!r} is not a valid {sql_type}. Fix the value."
+                    ) from None
+            key = row[key_at]
+            if key in seen:
+                raise DatasetError(
+                    f"{where}, line {line}: {primary_key} {key!r} already appears on line {seen[key]}; keys must be unique."
+                )
+            seen[key] = line
+            table.rows.append(tuple(row))
+    return table
+
+
+def load_scenario(module: str) -> Scenario:
+    """The scenario manifest of ``module`` and all its tables, checked."""
+    folder = dataset_dir(module)
+    manifest = folder / "scenario.toml"
+    if not manifest.is_file():
+        known = sorted(p.name for p in folder.parent.iterdir() if (p / "scenario.toml").is_file())
+        raise DatasetError(f"no dataset named {module!r} ({_relative(manifest)} is missing). Known: {', '.join(known)}.")
+    try:
+        spec = tomllib.loads(manifest.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise DatasetError(f"{_relative(manifest)}: {exc}") from None
+    tables = {
+        name: read_table(folder / f"{name}.csv", name, t["primary_key"], t["columns"])
+        for name, t in spec["tables"].items()
+    }
+    return Scenario(
+        module=module,
+        title=spec["title"],
+        now=spec["now"],
+        dbt_project=project_root() / spec["dbt_project"],
+        audit_table=spec["audit_table"],
+        remediation=spec["remediation"],
+        tables=tables,
+        variant=spec.get("variant", {}),
+    )

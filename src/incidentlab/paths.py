@@ -1,0 +1,40 @@
+"""Every path derives from one project root, never from the current directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def project_root() -> Path:
+    """The checkout that holds datasets/, dbt/ and notebooks/.
+
+    ``INCIDENTLAB_ROOT`` overrides it; otherwise it is found above this file (src layout, editable install).
+    """
+    if env := os.environ.get("INCIDENTLAB_ROOT"):
+        return Path(env).resolve()
+    for parent in Path(__file__).resolve().parents:
+        if (parent / "datasets").is_dir() and (parent / "dbt").is_dir():
+            return parent
+    raise RuntimeError("incidentlab cannot find its project root; set INCIDENTLAB_ROOT to the checkout")
+
+
+def dataset_dir(module: str) -> Path:
+    return project_root() / "datasets" / module
+
+
+def warehouses_dir() -> Path:
+    """Where built warehouses live; ``INCIDENTLAB_WAREHOUSES`` overrides it (graders use this)."""
+    if env := os.environ.get("INCIDENTLAB_WAREHOUSES"):
+        return Path(env).resolve()
+    return project_root() / "warehouses"
+
+
+# dbt-duckdb writes the catalog name, which DuckDB takes from the file name, into every view it creates;
+# so every copy of a warehouse keeps this name and copies differ by their folder.
+WAREHOUSE_FILE = "acme.duckdb"
+
+
+def warehouse_path(module: str, stage: str, variant: bool = False) -> Path:
+    suffix = "-variant" if variant else ""
+    return warehouses_dir() / module / f"{stage}{suffix}" / WAREHOUSE_FILE
