@@ -67,7 +67,7 @@ def invoke(
     warehouse: Path,
     now: dt.datetime,
     project: Path,
-    quiet: bool = True,
+    quiet: bool = True,  # False: let dbt print its own log lines
     state: Path | None = None,
 ):
     """Run ``dbt <args>`` on ``warehouse`` with the scenario clock at ``now``; return dbt's result object.
@@ -86,12 +86,12 @@ def invoke(
         "--no-send-anonymous-usage-stats",
         "--no-version-check",
         "--no-use-colors",
-        "--quiet",
+        "--log-level", "none",
     ]
     clock = ["--vars", json.dumps({"scenario_now": now.isoformat(sep=" ")})]
     with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
         manifest = _manifest(project, common)
-        full = [*args, *common[:-1], *clock] + (["--quiet"] if quiet else [])
+        full = [*args, *(common if quiet else common[:-2]), *clock]
         result = dbtRunner(manifest=manifest).invoke(full)
     if result.exception is not None:
         raise DbtError(f"`dbt {' '.join(args)}` crashed on {warehouse}: {result.exception}")

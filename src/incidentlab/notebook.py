@@ -1,0 +1,164 @@
+"""What a notebook's first cell calls: a private copy of the warehouse, ``%sql`` on it, and dbt in-process.
+
+    from incidentlab.notebook import start
+    lab = start("wt06_data_stale")      # the incident as it stood on Monday 09:00
+    %dbt run --select marts.*           # dbt, in this kernel, on this copy
+    lab.reset()                         # back to the incident state
+
+Every kernel works on its own copy, in a folder of its own, so nothing a notebook does (a remediation run, a
+dropped table) reaches the built warehouses, another notebook or another student.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+import duckdb
+
+from incidentlab.dbt_runner import invoke
+from incidentlab.paths import warehouse_path
+
+SQL_ALIAS = "acme"
+_CONNECTION_NAME = "_incidentlab_connection"
+
+
+def quiet_warnings() -> None:
+    """Library warnings on stderr would read as failures in a graded cell; students need none of them."""
+    warnings.filterwarnings("ignore")
+
+
+class Lab:
+    """One kernel's private warehouse for a module, with SQL magics and dbt on it."""
+
+    def __init__(self, module: str, stage: str = "stale", variant: bool = False):
+        self.module = module
+        self.variant = variant
+        self.stage = stage
+        self.last = None  # the last dbt result
+        self._folders: list[Path] = []
+        self.con: duckdb.DuckDBPyConnection | None = None
+        self._open(stage)
+        atexit.register(self.close)
+
+    # -- the warehouse --------------------------------------------------------------------------------
+    def _open(self, stage: str) -> None:
+        pristine = warehouse_path(self.module, stage, self.variant)
+        if not pristine.exists():
+            from incidentlab.build import build
+
+            print(f"Building the {stage} warehouse once (a few seconds)...")
+            build(self.module, stage, variant=self.variant)
+        # A new folder every time: dbt-duckdb may keep the previous file open, so it is never overwritten.
+        folder = Path(tempfile.mkdtemp(prefix=f"incidentlab-{self.module}-"))
+        self._folders.append(folder)
+        self.path = folder / pristine.name
+        shutil.copyfile(pristine, self.path)
+        self.stage = stage
+        self.con = duckdb.connect(str(self.path))
+        self._connect_magics()
+
+    def _connect_magics(self) -> None:
+        ip = _ipython()
+        if ip is None:
+            return
+        if "sql" not in ip.extension_manager.loaded:
+            ip.run_line_magic("load_ext", "sql")
+        for name, value in {"feedback": 0, "displaycon": False, "displaylimit": 30, "short_errors": True}.items():
+            ip.run_line_magic("config", f"SqlMagic.{name} = {value!r}")
+        ip.user_ns[_CONNECTION_NAME] = self.con
+        ip.run_line_magic("sql", f"{_CONNECTION_NAME} --alias {SQL_ALIAS}")
+        ip.register_magic_function(self._dbt_magic, magic_kind="line", magic_name="dbt")
+
+    def _disconnect_magics(self) -> None:
+        ip = _ipython()
+        if ip is None:
+            return
+        from sql.connection import ConnectionManager
+
+        if SQL_ALIAS in ConnectionManager.connections:
+            ConnectionManager.connections[SQL_ALIAS].close()
+
+    def reset(self, stage: str = "stale") -> None:
+        """Throw away every change and start again from the incident's ``stage`` ("stale" or "fixed")."""
+        self._disconnect_magics()
+        if self.con is not None:
+            self.con.close()
+        self._open(stage)
+        print(f"Warehouse reset: {self.module}, {stage}, at {self.now:%a %b %d %Y %H:%M}.")
+
+    def close(self) -> None:
+        for folder in self._folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        self._folders.clear()
+
+    @property
+    def now(self) -> dt.datetime:
+        """The scenario's "now" in this warehouse (``scenario_now()`` in SQL)."""
+        return self.con.sql("select scenario_now()").fetchone()[0]
+
+    def query(self, sql: str):
+        """The result of ``sql`` on this warehouse as a pandas DataFrame."""
+        return self.con.sql(sql).df()
+
+    # -- dbt ------------------------------------------------------------------------------------------
+    def dbt(self, command: str, *, show: bool = True):
+        """Run ``dbt <command>`` in this kernel on this warehouse at the scenario's now; print a summary."""
+        from incidentlab.datasets import load_scenario
+
+        args = command.split()
+        if args and args[0] == "dbt":
+            args = args[1:]
+        project = load_scenario(self.module).dbt_project
+        self.last = invoke(args, warehouse=self.path, now=self.now, project=project)
+        if show:
+            print(summarize(args, self.last))
+        return self.last
+
+    def _dbt_magic(self, line: str) -> None:
+        self.dbt(line)
+
+
+def summarize(args: list[str], result) -> str:
+    """dbt's result as stable lines (no timings or timestamps), so stored outputs can be compared."""
+    lines = [f"dbt {' '.join(args)}"]
+    payload = result.result
+    if isinstance(payload, list):  # dbt ls
+        lines += [f"  {item}" for item in payload] or ["  (nothing selected)"]
+        return "\n".join(lines)
+    nodes = getattr(payload, "results", None) or []
+    if not nodes:
+        lines.append("  nothing to do: the selection is empty")
+    for node in sorted(nodes, key=lambda n: n.node.unique_id):
+        status = str(node.status).upper()
+        detail = ""
+        if getattr(node, "age", None) is not None:
+            detail = f"  last loaded {node.age / 3600:.1f} h before now"
+        elif getattr(node, "failures", None):
+            detail = f"  {node.failures} failing row(s)"
+        elif status == "ERROR" and node.message:
+            detail = f"  {node.message.splitlines()[0]}"
+        kind = node.node.resource_type
+        name = getattr(node.node, "source_name", None)
+        name = f"{name}.{node.node.name}" if kind == "source" else node.node.name
+        lines.append(f"  {status:<7} {kind:<7} {name}{detail}")
+    lines.append("  => success" if result.success else "  => FAILED (dbt exits 1)")
+    return "\n".join(lines)
+
+
+def _ipython():
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
+def start(module: str, stage: str = "stale") -> Lab:
+    """The first call of every notebook: quiet warnings, a private warehouse, ``%sql`` and ``%dbt`` on it."""
+    quiet_warnings()
+    return Lab(module, stage)
