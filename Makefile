@@ -1,19 +1,20 @@
 # incidentlab — `make help` lists the targets.
 .DEFAULT_GOAL := help
 SHELL := bash
-PYTHON ?= python3.11
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
 MODULE := wt06_data_stale
 
-.PHONY: help install warehouses lab test test-fast notebooks lock bench clean
+.PHONY: help install warehouses lab test lock bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(BIN)/python:
-	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed: set PYTHON=/path/to/python3.11"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' 2>/dev/null || \
+	  { echo "incidentlab needs Python 3.11: run make with PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
@@ -24,8 +25,16 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed ## create .venv with the locked dependencies
 
-warehouses: install ## replay the incident into every warehouse (stale, fixed, and their variants)
+# Rebuilt only when what the replay reads changes.
+WAREHOUSE_INPUTS := $(shell find datasets dbt/dbt_project.yml dbt/profiles.yml dbt/models dbt/macros dbt/tests \
+  src/incidentlab/build.py src/incidentlab/datasets.py src/incidentlab/variant.py src/incidentlab/dbt_runner.py \
+  src/incidentlab/graph.py -type f 2>/dev/null)
+
+warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
 	$(BIN)/incidentlab build $(MODULE) --all
+	touch $@
+
+warehouses: warehouses/.built ## replay the incident into every warehouse (stale, fixed, and their variants)
 
 lab: warehouses ## build the warehouses and open the course in JupyterLab
 	$(BIN)/jupyter lab notebooks/
