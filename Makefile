@@ -37,7 +37,7 @@ warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
 warehouses: warehouses/.built ## replay the incident into every warehouse (stale, fixed, and their variants)
 
 lab: warehouses ## build the warehouses and open the course in JupyterLab
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 test: install ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
