@@ -17,6 +17,7 @@ import duckdb
 from incidentlab.datasets import Scenario, load_scenario
 from incidentlab.dbt_runner import failures, invoke
 from incidentlab.errors import DbtError, WarehouseLockedError
+from incidentlab.graph import write_graph
 from incidentlab.paths import warehouse_path
 from incidentlab.variant import make_variant
 
@@ -113,6 +114,7 @@ def build(
                 bar.update()
             _load_raw(con, scenario, scenario.now)
             _set_clock(con, scenario.now)
+            write_graph(tmp, scenario)
             con.execute("checkpoint")
         finally:
             con.close()
