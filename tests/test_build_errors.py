@@ -1,0 +1,99 @@
+"""Bad input stops the replay with an error that says where and what to do, and the existing warehouse survives."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from project_copies import copy_project, csv_path, digest, edit_line, existing_warehouse, held_open, leftovers
+from warehouse_copies import MODULE
+
+from incidentlab.build import build
+from incidentlab.errors import DatasetError, DbtError, IncidentLabError, WarehouseLockedError
+
+ORDERS = "datasets/wt06_data_stale/raw_orders.csv"
+
+
+@pytest.fixture
+def root(tmp_path, monkeypatch):
+    folder = copy_project(tmp_path / "project")
+    monkeypatch.setenv("INCIDENTLAB_ROOT", str(folder))
+    return folder
+
+
+@pytest.fixture
+def target(warehouses, tmp_path):
+    return existing_warehouse(tmp_path / "out")
+
+
+def failed_build(target, error: type[IncidentLabError]) -> str:
+    """Build over ``target``, expecting ``error``; check nothing was lost or left behind; return the message."""
+    before = digest(target)
+    with pytest.raises(error) as caught:
+        build(MODULE, "stale", target)
+    assert digest(target) == before
+    assert leftovers(target.parent) == []
+    return str(caught.value)
+
+
+def test_missing_csv(root, target):
+    csv_path(root, "raw_orders").unlink()
+    message = failed_build(target, DatasetError)
+    assert f"{ORDERS}: file is missing" in message
+    assert "git checkout" in message
+
+
+def test_value_not_of_its_type(root, target):
+    edit_line(csv_path(root, "raw_orders"), 5, lambda line: line.replace("107.90", "107.9O"))
+    message = failed_build(target, DatasetError)
+    assert message.startswith(f"{ORDERS}, line 5, column amount: '107.9O' is not a valid decimal(10,2)")
+
+
+def test_date_not_a_date(root, target):
+    edit_line(csv_path(root, "raw_events"), 3, lambda line: line.replace("2024-01-02", "2024-02-30", 1))
+    message = failed_build(target, DatasetError)
+    assert message.startswith("datasets/wt06_data_stale/raw_events.csv, line 3, column event_date: '2024-02-30'")
+
+
+def test_wrong_header(root, target):
+    edit_line(csv_path(root, "raw_orders"), 1, lambda line: line.replace("amount", "amt"))
+    message = failed_build(target, DatasetError)
+    assert message.startswith(f"{ORDERS}, line 1: the header must be order_id,customer_id,order_date,amount,")
+    assert "found order_id,customer_id,order_date,amt," in message
+
+
+def test_wrong_field_count(root, target):
+    edit_line(csv_path(root, "raw_orders"), 7, lambda line: line + ",extra")
+    message = failed_build(target, DatasetError)
+    assert message.startswith(f"{ORDERS}, line 7: expected 6 fields, found 7.")
+
+
+def test_duplicate_key(root, target):
+    edit_line(csv_path(root, "raw_orders"), 4, lambda line: re.sub(r"^\d+,", "2,", line))
+    message = failed_build(target, DatasetError)
+    assert message.startswith(f"{ORDERS}, line 4: order_id 2 already appears on line 3")
+
+
+@pytest.mark.slow
+def test_broken_model_mid_replay(root, target):
+    # valid SQL that fails only once February's orders have landed: the first runs succeed, run_005 does not
+    (root / "dbt" / "models" / "marts" / "fct_broken.sql").write_text(
+        "select * from {{ ref('stg_orders') }}\n"
+        "where case when order_date >= date '2024-02-01' then error('corrupt order') else true end\n",
+        encoding="utf-8",
+    )
+    message = failed_build(target, DbtError)
+    assert message.startswith("replaying run_005 (2024-02-02 18:12:57): `dbt run` failed: fct_broken: error")
+    assert "corrupt order" in message
+
+
+def test_locked_warehouse(target):
+    before = digest(target)
+    with held_open(target):
+        with pytest.raises(WarehouseLockedError) as caught:
+            build(MODULE, "stale", target)
+    message = str(caught.value)
+    assert message.startswith(f"{target} is in use by another process")
+    assert "Shut down the Jupyter kernel" in message and "--db PATH" in message
+    assert digest(target) == before
+    assert leftovers(target.parent) == []
