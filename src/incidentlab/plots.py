@@ -1,0 +1,156 @@
+"""The course's plots, drawn with matplotlib from data a notebook has queried (never queried here).
+
+Each function takes DataFrames, draws one figure and returns it; end the notebook line with ``;`` so
+Jupyter shows the figure once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+FRESH = "#2b8a3e"
+STALE = "#c92a2a"
+NEUTRAL = "#868e96"
+SOURCE = "#1971c2"
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} needs the columns {', '.join(missing)}; it got {', '.join(map(str, frame.columns))}")
+
+
+def revenue_cliff(staging: pd.DataFrame, mart: pd.DataFrame) -> Figure:
+    """Daily revenue as staging computes it (bars) against what the mart holds (line): the cliff after the
+    mart's last date. Both frames: ``order_date``, ``revenue``."""
+    _require(staging, ["order_date", "revenue"], "revenue_cliff(staging=...)")
+    _require(mart, ["order_date", "revenue"], "revenue_cliff(mart=...)")
+    staging = staging.sort_values("order_date")
+    mart = mart.sort_values("order_date")
+    last_in_mart = pd.to_datetime(mart["order_date"]).max()
+    dates = pd.to_datetime(staging["order_date"])
+    colors = [STALE if d > last_in_mart else NEUTRAL for d in dates]
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(dates, staging["revenue"].astype(float), color=colors, width=0.8, label="staging (what raw holds)")
+    ax.plot(pd.to_datetime(mart["order_date"]), mart["revenue"].astype(float), color=FRESH, marker="o",
+            linewidth=2, label="mart fct_revenue_daily (what the dashboard shows)")
+    ax.axvline(last_in_mart, color=STALE, linestyle="--", linewidth=1)
+    ax.annotate(f"mart stops at {last_in_mart:%b %d}", (last_in_mart, ax.get_ylim()[1] * 0.92),
+                xytext=(-8, 0), textcoords="offset points", ha="right", color=STALE)
+    ax.set_title("Daily revenue: staging vs the mart (red bars: days the dashboard does not show)")
+    ax.set_xlabel("order date")
+    ax.set_ylabel("revenue (returned orders excluded)")
+    ax.legend(loc="upper left")
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
+def run_durations(runs: pd.DataFrame, threshold: float = 0.5) -> Figure:
+    """Each run's duration, coloured by whether its selector reached the marts, with its trailing 7-day
+    average and the alert line at ``threshold`` times that average.
+
+    ``runs``: ``run_id``, ``run_date``, ``duration_seconds``, ``includes_marts``, ``trailing_avg_duration_7d``
+    (as in ``stg_pipeline_runs``).
+    """
+    _require(runs, ["run_id", "run_date", "duration_seconds", "includes_marts", "trailing_avg_duration_7d"],
+             "run_durations")
+    runs = runs.sort_values("run_date").reset_index(drop=True)
+    x = range(len(runs))
+    colors = [FRESH if full else STALE for full in runs["includes_marts"]]
+
+    fig, ax = plt.subplots(figsize=(10, 4))
+    ax.bar(x, runs["duration_seconds"], color=colors)
+    avg = runs["trailing_avg_duration_7d"].astype(float)
+    ax.plot(x, avg, color="black", marker=".", label="trailing 7-day average")
+    ax.plot(x, avg * threshold, color=STALE, linestyle="--", label=f"alert below {threshold:g} × the average")
+    ax.set_xticks(list(x), [f"{r.run_id}\n{r.run_date:%b %d %H:%M}" for r in runs.itertuples()], rotation=90,
+                  fontsize=8)
+    ax.set_ylabel("duration (seconds)")
+    ax.set_title("Run durations: every run was green, the short ones did not refresh the marts")
+    handles, _ = ax.get_legend_handles_labels()
+    handles += [Patch(color=FRESH, label="selector reaches the marts"),
+                Patch(color=STALE, label="staging only (phantom success)")]
+    ax.legend(handles=handles, loc="lower left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def _layers(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+    """Each node's depth: 0 for nodes without parents, else one more than its deepest parent."""
+    parents: dict[str, list[str]] = {n: [] for n in names}
+    for parent, child in edges:
+        if parent in parents and child in parents:
+            parents[child].append(parent)
+    depth: dict[str, int] = {}
+
+    def visit(node: str, path: tuple[str, ...] = ()) -> int:
+        if node in path:
+            raise ValueError(f"the graph has a cycle through {node}")
+        if node not in depth:
+            depth[node] = 1 + max((visit(p, path + (node,)) for p in parents[node]), default=-1)
+        return depth[node]
+
+    for name in names:
+        visit(name)
+    return depth
+
+
+def model_graph(nodes: pd.DataFrame, edges: pd.DataFrame, selections: Mapping[str, Iterable[str]]) -> Figure:
+    """dbt's graph drawn in layers (sources, staging, marts, tests), once per selector: green nodes are the
+    ones the selector runs, red models the ones it leaves out.
+
+    ``nodes``: ``name``, ``resource_type`` (as in ``dbt_graph.nodes``); ``edges``: ``parent``, ``child``;
+    ``selections``: selector -> the names it selects (as in ``dbt_graph.selections``).
+    """
+    _require(nodes, ["name", "resource_type"], "model_graph(nodes=...)")
+    _require(edges, ["parent", "child"], "model_graph(edges=...)")
+    names = sorted(nodes["name"])
+    kinds = dict(zip(nodes["name"], nodes["resource_type"]))
+    pairs = [(p, c) for p, c in zip(edges["parent"], edges["child"]) if p in kinds and c in kinds]
+    depth = _layers(names, pairs)
+    by_layer: dict[int, list[str]] = {}
+    for name in names:
+        by_layer.setdefault(depth[name], []).append(name)
+    position = {}
+    for layer, members in by_layer.items():
+        for i, name in enumerate(members):
+            position[name] = (layer, (len(members) - 1) / 2 - i)
+    tallest = max(len(m) for m in by_layer.values())
+
+    panels = list(selections.items())
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 0.55 * tallest + 1.6), squeeze=False)
+    for ax, (selector, chosen) in zip(axes[0], panels):
+        chosen = set(chosen)
+        for parent, child in pairs:
+            (x0, y0), (x1, y1) = position[parent], position[child]
+            ax.annotate("", (x1, y1), (x0, y0),
+                        arrowprops={"arrowstyle": "->", "color": "#adb5bd", "shrinkA": 6, "shrinkB": 6})
+        for name in names:
+            x, y = position[name]
+            kind = kinds[name]
+            if kind == "source":
+                color = SOURCE
+            elif name in chosen:
+                color = FRESH
+            else:
+                color = STALE if kind == "model" else NEUTRAL
+            weight = "bold" if kind == "model" else "normal"
+            ax.text(x, y, name, ha="center", va="center", fontsize=8, color="white", weight=weight,
+                    bbox={"boxstyle": "round,pad=0.3", "facecolor": color, "edgecolor": "none"})
+        ax.set_xlim(-0.6, max(depth.values()) + 0.6)
+        ax.set_ylim(-tallest / 2 - 0.2, tallest / 2 + 0.2)
+        ax.axis("off")
+        left_out = sorted(n for n in names if kinds[n] == "model" and n not in chosen)
+        ax.set_title(f"dbt run --select {selector}" if selector != "all" else "dbt run (all)", fontsize=11)
+        ax.text(0.5, -0.02, "models left out: " + (", ".join(left_out) or "none"), transform=ax.transAxes,
+                ha="center", va="top", fontsize=9, color=STALE if left_out else FRESH)
+    fig.suptitle("blue: sources   green: selected   red: models left out   grey: tests left out", fontsize=9)
+    fig.tight_layout()
+    return fig
