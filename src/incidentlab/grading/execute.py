@@ -1,0 +1,88 @@
+"""nbgrader's Execute step with the limits a batch needs: a time budget per notebook, the kernel's own
+environment (HOME, TMPDIR, warehouses of the sandbox), a kernel that dies only fails the cells left, and a
+cap on the size of any single output."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
+from nbformat.notebooknode import NotebookNode
+from traitlets import Dict, Float, Integer, Unicode
+
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+
+def _error(ename: str, message: str) -> NotebookNode:
+    return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+class SandboxedExecute(Execute):
+    notebook_timeout = Float(600.0, help="seconds a whole notebook may run; later cells are not run").tag(config=True)
+    kernel_env = Dict({}, help="environment variables set for the kernel, on top of the grader's").tag(config=True)
+    kernel_log = Unicode("", help="file for the kernel process's own stdout/stderr (default: the grader's)"
+                         ).tag(config=True)
+
+    async def async_start_new_kernel(self, **kwargs):
+        kwargs.setdefault("env", {**os.environ, **self.kernel_env})
+        if self.kernel_log:
+            # The kernel's own messages (not the student's output, which goes to the notebook) stay out of the
+            # instructor's terminal.
+            log = open(self.kernel_log, "ab")  # noqa: SIM115 - kept open for the kernel's lifetime
+            kwargs.setdefault("stdout", log)
+            kwargs.setdefault("stderr", log)
+        return await super().async_start_new_kernel(**kwargs)
+
+    start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds the sync name to its own coroutine
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = time.monotonic() + self.notebook_timeout
+        self._stopped: str | None = None
+        return super().preprocess(nb, resources, km)
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type != "code":
+            return cell, resources
+        if self._stopped is None and time.monotonic() >= self._deadline:
+            self._stopped = f"not run: the notebook used its {self.notebook_timeout:.0f} s time limit"
+        if self._stopped:
+            cell.outputs = [_error("NotRun", self._stopped)]
+            return cell, resources
+        remaining = max(1, int(self._deadline - time.monotonic()) + 1)
+        limit = self.timeout
+        self.timeout = min(limit, remaining) if limit else remaining
+        try:
+            return super().preprocess_cell(cell, resources, index)
+        except DeadKernelError:
+            self._stopped = "not run: the kernel died in an earlier cell"
+            cell.outputs = list(cell.get("outputs", [])) + [
+                _error("DeadKernelError", "the kernel died while running this cell (exit, crash or out of memory)")]
+            return cell, resources
+        finally:
+            self.timeout = limit
+
+
+class TruncateOutputs(NbGraderPreprocessor):
+    """Cut any output text longer than ``max_chars`` (LimitOutput counts lines; one line can be 50 MB)."""
+
+    max_chars = Integer(100_000, help="characters kept of each output text").tag(config=True)
+
+    def _cut(self, text):
+        if isinstance(text, list):
+            text = "".join(text)
+        if isinstance(text, str) and len(text) > self.max_chars:
+            return text[: self.max_chars] + f"\n... output truncated ({len(text):,} characters) ..."
+        return text
+
+    def preprocess_cell(self, cell, resources, index):
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                output.text = self._cut(output.text)
+            for mime, value in list(output.get("data", {}).items()):
+                if isinstance(value, (str, list)) and len(value) > self.max_chars:
+                    output.data[mime] = self._cut(value)
+            if "traceback" in output:
+                output.traceback = [self._cut(line) for line in output.traceback]
+        return cell, resources

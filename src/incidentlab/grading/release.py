@@ -1,0 +1,22 @@
+"""Release: nbgrader's generate_assignment, which writes the student version and records it in the gradebook."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from incidentlab.errors import IncidentLabError
+from incidentlab.grading.course import Course
+
+
+def release(course: Course) -> list[Path]:
+    from nbgrader.apps.api import NbGraderAPI
+
+    if not course.source.is_dir():
+        raise IncidentLabError(f"no source notebooks for {course.assignment} in {course.source}")
+    api = NbGraderAPI(coursedir=course.coursedir(), config=course.config)
+    outcome = api.generate_assignment(course.assignment, force=True, create=True)
+    if not outcome["success"]:
+        detail = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
+        raise IncidentLabError(f"nbgrader generate_assignment failed for {course.assignment}: "
+                               f"{detail[-1] if detail else 'no detail'}")
+    return sorted(course.release.glob("*.ipynb"))

@@ -1,0 +1,224 @@
+"""Autograde one submission in a sandbox of its own; runs in a worker (a process, a thread or a dask worker).
+
+The sandbox is a private nbgrader course: a copy of the gradebook template (the assignment, no students), the
+student's notebooks repaired against the release, a fresh copy of the built warehouses, and a HOME and TMPDIR
+for the kernel. nbgrader's Autograde converter runs there once per notebook, so a notebook that cannot be
+graded costs only its own points. The result is a plain dict the single writer merges into the course.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+import logging
+import re
+import shutil
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from traitlets.config import Config
+
+from incidentlab.grading.repair import UnreadableNotebook, read, restore_structure
+
+
+@dataclass(frozen=True)
+class Limits:
+    cell_timeout: int = 60  # seconds one cell may run
+    notebook_timeout: int = 600  # seconds one notebook may run
+    max_output_chars: int = 100_000  # characters kept of any one output
+
+
+@dataclass(frozen=True)
+class Job:
+    student: str
+    assignment: str
+    course_id: str
+    submitted: str  # the student's submission folder in the course
+    release: str  # the released notebooks the submission is repaired against
+    source: str  # the assignment's source folder (its other files are copied next to the notebooks)
+    template_db: str  # a gradebook holding the assignment and no students
+    warehouses: str  # the built warehouses, copied for this submission
+    sandbox: str  # a folder of this job's own
+    fingerprint: str
+    config: dict = field(default_factory=dict)
+    limits: Limits = Limits()
+
+
+def _sandbox_config(job: Job, root: Path) -> Config:
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
+                                        SaveAutoGrades)
+
+    from incidentlab.grading.execute import SandboxedExecute, TruncateOutputs
+
+    cfg = Config(copy.deepcopy(job.config))  # the job's config may be shared with the caller (threads)
+    cfg.CourseDirectory.root = str(root / "course")
+    cfg.CourseDirectory.db_url = f"sqlite:///{root / 'course' / 'gradebook.db'}"
+    cfg.CourseDirectory.source_directory = str(Path(job.source).parent)
+    cfg.CourseDirectory.submitted_directory = "submitted"
+    cfg.CourseDirectory.autograded_directory = "autograded"
+    cfg.CourseDirectory.course_id = job.course_id
+    cfg.Autograde.create_student = True
+    cfg.Autograde.autograde_preprocessors = [
+        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, SaveAutoGrades,
+        AssignLatePenalties, CheckCellMetadata]
+    cfg.SandboxedExecute.timeout = job.limits.cell_timeout
+    cfg.SandboxedExecute.notebook_timeout = float(job.limits.notebook_timeout)
+    cfg.SandboxedExecute.kernel_env = {
+        "HOME": str(root / "home"),
+        "TMPDIR": str(root / "tmp"),
+        "INCIDENTLAB_WAREHOUSES": str(root / "warehouses"),
+    }
+    cfg.SandboxedExecute.kernel_log = str(root / "kernel.log")
+    cfg.TruncateOutputs.max_chars = job.limits.max_output_chars
+    return cfg
+
+
+def _failure_reason(log: str, exc: BaseException) -> str:
+    lines = [line.strip() for line in log.splitlines()]
+    errors = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception)\b.*:", line)]
+    return errors[-1] if errors else (str(exc) or type(exc).__name__)
+
+
+def _autograde(cfg: Config, job: Job, notebook: str) -> str | None:
+    """Run nbgrader's Autograde on one notebook; the reason it failed, or None."""
+    from nbgrader.converters import Autograde
+    from nbgrader.coursedir import CourseDirectory
+
+    logger = logging.getLogger(f"incidentlab.grading.sandbox.{job.student}.{notebook}")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    buffer = io.StringIO()
+    handler = logging.StreamHandler(buffer)
+    logger.addHandler(handler)
+    try:
+        coursedir = CourseDirectory(config=cfg)
+        coursedir.assignment_id, coursedir.student_id, coursedir.notebook_id = job.assignment, job.student, notebook
+        app = Autograde(coursedir=coursedir, config=cfg, log=logger)
+        app.force = True
+        app.start()
+    except Exception as exc:  # nbgrader reports every failure as an exception after logging the cause
+        return _failure_reason(buffer.getvalue(), exc)
+    finally:
+        logger.removeHandler(handler)
+    return None
+
+
+def _execution_notes(path: Path) -> list[str]:
+    """What the run itself shows: cells stopped by a limit, a dead kernel."""
+    notes = []
+    if not path.exists():
+        return notes
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") != "error":
+                continue
+            if output.ename == "CellTimeoutError":
+                notes.append(f"cell {index} was stopped at the per-cell time limit")
+            elif output.ename == "DeadKernelError":
+                notes.append(f"the kernel died in cell {index}; later cells were not run")
+            elif output.ename == "NotRun" and "time limit" in output.evalue:
+                notes.append(f"the notebook time limit was reached at cell {index}; later cells were not run")
+                return notes
+    return notes
+
+
+def _scores(db_url: str, job: Job, graded: set[str]) -> dict:
+    """Per notebook, per graded cell: points, max points, manual grading needed; failed notebooks score 0."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    scores: dict = {}
+    with Gradebook(db_url, job.course_id) as gb:
+        assignment = gb.find_assignment(job.assignment)
+        try:
+            submission = gb.find_submission(job.assignment, job.student)
+            submitted = {nb.name: nb for nb in submission.notebooks}
+        except MissingEntry:
+            submitted = {}
+        for notebook in assignment.notebooks:
+            cells = {}
+            grades = {g.cell.name: g for g in submitted[notebook.name].grades} if notebook.name in submitted else {}
+            comments = ({c.cell.name: c.auto_comment for c in submitted[notebook.name].comments}
+                        if notebook.name in submitted else {})
+            for cell in list(notebook.grade_cells) + list(notebook.task_cells):
+                grade = grades.get(cell.name)
+                ok = notebook.name in graded and grade is not None
+                cells[cell.name] = {
+                    "max_score": float(cell.max_score),
+                    "auto_score": float(grade.auto_score) if ok and grade.auto_score is not None else (
+                        None if ok else 0.0),
+                    "needs_manual_grade": bool(grade.needs_manual_grade) if ok else False,
+                }
+            scores[notebook.name] = {"cells": cells, "comments": {k: v for k, v in comments.items() if v}}
+    return scores
+
+
+def grade(job: Job) -> dict:
+    # nbgrader's add_submission builds objects SQLAlchemy 2 warns about; the gradebook it writes is correct.
+    warnings.filterwarnings("ignore", message="Object of type <Submitted", category=Warning)
+    started = time.monotonic()
+    root = Path(job.sandbox)
+    shutil.rmtree(root, ignore_errors=True)
+    for sub in ("home", "tmp", "course"):
+        (root / sub).mkdir(parents=True)
+    shutil.copytree(job.warehouses, root / "warehouses")
+    shutil.copyfile(job.template_db, root / "course" / "gradebook.db")
+    inbox = root / "course" / "submitted" / job.student / job.assignment
+    inbox.mkdir(parents=True)
+
+    submitted = Path(job.submitted)
+    released = {p.stem: p for p in sorted(Path(job.release).glob("*.ipynb"))}
+    notebooks: dict[str, dict] = {}
+    for name, release_path in released.items():
+        path = submitted / f"{name}.ipynb"
+        if not path.exists():
+            notebooks[name] = {"status": "missing", "notes": [f"{name}.ipynb was not submitted"]}
+            continue
+        try:
+            nb = read(path)
+        except UnreadableNotebook as exc:
+            notebooks[name] = {"status": "unreadable", "notes": [str(exc)]}
+            continue
+        repaired, notes = restore_structure(nb, nbformat.read(release_path, as_version=4))
+        nbformat.write(repaired, inbox / path.name)
+        notebooks[name] = {"status": "graded", "notes": notes}
+    others = sorted(p.name for p in submitted.glob("*.ipynb") if p.stem not in released) if submitted.is_dir() else []
+    if (submitted / "timestamp.txt").exists():
+        shutil.copyfile(submitted / "timestamp.txt", inbox / "timestamp.txt")
+
+    cfg = _sandbox_config(job, root)
+    for name, info in notebooks.items():
+        if info["status"] != "graded":
+            continue
+        failure = _autograde(cfg, job, name)
+        if failure:
+            info["status"], info["notes"] = "error", info["notes"] + [f"nbgrader could not grade it: {failure}"]
+        else:
+            info["notes"] += _execution_notes(root / "course" / "autograded" / job.student / job.assignment
+                                              / f"{name}.ipynb")
+
+    graded = {name for name, info in notebooks.items() if info["status"] == "graded"}
+    scores = _scores(cfg.CourseDirectory.db_url, job, graded)
+    for name, info in notebooks.items():
+        info.update(scores.get(name, {"cells": {}, "comments": {}}))
+
+    notes = [f"{name}: {note}" for name, info in notebooks.items() for note in info["notes"]]
+    if others:
+        notes.append(f"not part of {job.assignment}, not graded: {', '.join(others)}")
+    status = "graded" if len(graded) == len(notebooks) else ("partial" if graded else "failed")
+    if not graded and not any(n["status"] != "missing" for n in notebooks.values()):
+        notes = [f"no notebook of {job.assignment} was submitted"] + (notes[-1:] if others else [])
+    return {
+        "student": job.student,
+        "assignment": job.assignment,
+        "fingerprint": job.fingerprint,
+        "status": status,
+        "reason": "; ".join(notes),
+        "notebooks": notebooks,
+        "autograded": str(root / "course" / "autograded" / job.student / job.assignment),
+        "seconds": round(time.monotonic() - started, 2),
+    }
