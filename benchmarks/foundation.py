@@ -1,0 +1,124 @@
+"""Timings of the course foundation, printed; run with `make bench` (about two minutes).
+
+(a) a fresh setup: a new venv in a temporary folder, installed by the Makefile's own `install` target
+    (pip installs uv, uv installs requirements.lock, then the project); uv's download cache is used if warm;
+(b) the incident replay per stage, into a temporary folder;
+(c) one dbt command in-process (warm: dbt imported, project parsed) against the `dbt` CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from incidentlab.paths import WAREHOUSE_FILE, project_root
+
+MODULE = "wt06_data_stale"
+DBT_COMMAND = ["run", "--select", "marts.*"]  # the remediation: rebuild both marts
+REPEATS_IN_PROCESS = 5
+REPEATS_SUBPROCESS = 3
+
+
+def timed(action) -> tuple[float, object]:
+    start = time.perf_counter()
+    value = action()
+    return time.perf_counter() - start, value
+
+
+def report(label: str, seconds: float, note: str = "") -> None:
+    print(f"  {label:<44} {seconds:8.2f} s{'  ' + note if note else ''}", flush=True)
+
+
+def base_python() -> str:
+    """The interpreter the Makefile would create .venv from (not this venv's own python)."""
+    return shutil.which("python3.11") or getattr(sys, "_base_executable", sys.executable)
+
+
+def fresh_setup(scratch: Path) -> None:
+    print("(a) fresh setup: make install into a new venv", flush=True)
+    venv = scratch / "venv"
+    command = ["make", "--no-print-directory", "-C", str(project_root()), "install", f"VENV={venv}", f"PYTHON={base_python()}"]
+    seconds, done = timed(lambda: subprocess.run(command, capture_output=True, text=True))
+    if done.returncode != 0:
+        print(f"  failed (exit {done.returncode}):\n{done.stdout}{done.stderr}", flush=True)
+        return
+    packages = subprocess.run([str(venv / "bin" / "uv"), "pip", "list", "--python", str(venv / "bin" / "python")],
+                              capture_output=True, text=True).stdout.count("\n") - 2
+    report("venv + uv + requirements.lock + project", seconds, f"({packages} packages)")
+
+
+def builds(scratch: Path) -> dict[str, Path]:
+    from incidentlab.build import build
+
+    print("(b) warehouse builds (replay of every audit-log run)", flush=True)
+    seconds, _ = timed(lambda: __import__("dbt.cli.main"))
+    report("import dbt (once per process)", seconds)
+    built = {}
+    for stage, variant in [("stale", False), ("fixed", False), ("stale", True)]:
+        label = f"{stage}-variant" if variant else stage
+        seconds, built[label] = timed(lambda: build(MODULE, stage, scratch / label / WAREHOUSE_FILE, variant=variant))
+        report(label, seconds, "(parses the project once for the process)" if len(built) == 1 else "")
+    return built
+
+
+def in_process(warehouse: Path, now: dt.datetime, project: Path) -> list[float]:
+    from incidentlab.dbt_runner import invoke
+
+    invoke(DBT_COMMAND, warehouse=warehouse, now=now, project=project)  # warm-up: the manifest is cached
+    return [timed(lambda: invoke(DBT_COMMAND, warehouse=warehouse, now=now, project=project))[0]
+            for _ in range(REPEATS_IN_PROCESS)]
+
+
+def subprocess_cli(warehouse: Path, now: dt.datetime, project: Path) -> list[float]:
+    state = warehouse.parent / ".cli"
+    command = [
+        str(Path(sys.executable).with_name("dbt")), *DBT_COMMAND,
+        "--project-dir", str(project), "--profiles-dir", str(project),
+        "--target-path", str(state / "target"), "--log-path", str(state / "logs"),
+        "--no-send-anonymous-usage-stats", "--no-version-check", "--quiet",
+        "--vars", json.dumps({"scenario_now": now.isoformat(sep=" ")}),
+    ]
+    env = {**os.environ, "INCIDENTLAB_WAREHOUSE": str(warehouse), "DO_NOT_TRACK": "1"}
+
+    def once() -> None:
+        subprocess.run(command, env=env, check=True, capture_output=True)
+
+    return [timed(once)[0] for _ in range(REPEATS_SUBPROCESS)]
+
+
+def dbt_invocations(stale: Path, scratch: Path) -> None:
+    from incidentlab.datasets import load_scenario
+
+    scenario = load_scenario(MODULE)
+    print(f"(c) one dbt command: dbt {' '.join(DBT_COMMAND)}, on copies of the stale warehouse", flush=True)
+    copies = {}
+    for name in ("in-process", "subprocess"):
+        (scratch / name).mkdir()
+        copies[name] = shutil.copyfile(stale, scratch / name / WAREHOUSE_FILE)
+    inside = statistics.median(in_process(copies["in-process"], scenario.now, scenario.dbt_project))
+    outside = statistics.median(subprocess_cli(copies["subprocess"], scenario.now, scenario.dbt_project))
+    report(f"in-process, warm (median of {REPEATS_IN_PROCESS})", inside)
+    report(f"dbt CLI subprocess (median of {REPEATS_SUBPROCESS})", outside)
+    print(f"  {'ratio subprocess / in-process':<44} {outside / inside:8.1f} x", flush=True)
+
+
+def main() -> None:
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="incidentlab-bench-") as folder:
+        scratch = Path(folder)
+        fresh_setup(scratch)
+        built = builds(scratch)
+        dbt_invocations(built["stale"], scratch)
+    print(f"total {time.perf_counter() - started:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
