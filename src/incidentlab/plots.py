@@ -1,7 +1,7 @@
 """The course's plots, drawn with matplotlib from data a notebook has queried (never queried here).
 
-Each function takes DataFrames, draws one figure and returns it; end the notebook line with ``;`` so
-Jupyter shows the figure once.
+Each function takes DataFrames, draws one figure and returns it, closed: Jupyter shows it once, as the
+cell's result, however the kernel's matplotlib backend is set up.
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def revenue_cliff(staging: pd.DataFrame, mart: pd.DataFrame) -> Figure:
     ax.legend(loc="upper left")
     fig.autofmt_xdate()
     fig.tight_layout()
+    plt.close(fig)
     return fig
 
 
@@ -79,6 +80,7 @@ def run_durations(runs: pd.DataFrame, threshold: float = 0.5) -> Figure:
                 Patch(color=STALE, label="staging only (phantom success)")]
     ax.legend(handles=handles, loc="lower left", fontsize=8)
     fig.tight_layout()
+    plt.close(fig)
     return fig
 
 
@@ -153,4 +155,5 @@ def model_graph(nodes: pd.DataFrame, edges: pd.DataFrame, selections: Mapping[st
                 ha="center", va="top", fontsize=9, color=STALE if left_out else FRESH)
     fig.suptitle("blue: sources   green: selected   red: models left out   grey: tests left out", fontsize=9)
     fig.tight_layout()
+    plt.close(fig)
     return fig
