@@ -67,7 +67,10 @@ class Lab:
         if ip is None:
             return
         if "sql" not in ip.extension_manager.loaded:
-            ip.run_line_magic("load_ext", "sql")
+            from IPython.utils.capture import capture_output
+
+            with capture_output():  # jupysql's note on reading settings from pyproject.toml; the course sets its own
+                ip.run_line_magic("load_ext", "sql")
         for name, value in {"feedback": 0, "displaycon": False, "displaylimit": 30, "short_errors": True}.items():
             ip.run_line_magic("config", f"SqlMagic.{name} = {value!r}")
         ip.user_ns[_CONNECTION_NAME] = self.con
