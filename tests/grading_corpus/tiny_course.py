@@ -53,14 +53,3 @@ def make_course(root: Path) -> Course:
     source.mkdir(parents=True)
     nbformat.write(master(), source / f"{ASSIGNMENT}.ipynb")
     return Course(config, ASSIGNMENT)
-
-
-def solved(course: Course) -> nbformat.NotebookNode:
-    """The released notebook with the master's answers typed in, as a good student hands it in."""
-    nb = nbformat.read(course.release / f"{ASSIGNMENT}.ipynb", as_version=4)
-    answers = {"answer_last_day": f"%%sql latest <<\n{ANSWER_SQL}", "answer_hours": HOURS_CODE}
-    for cell in nb.cells:
-        gid = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if gid in answers:
-            cell.source = answers[gid]
-    return nb

@@ -62,8 +62,9 @@ def _is_done(course: Course, student: str, print_: str) -> bool:
 
 
 def _crashed(job: Job, exc: BaseException) -> dict:
-    return {"student": job.student, "assignment": job.assignment, "fingerprint": job.fingerprint,
-            "status": "failed", "reason": f"the grader crashed on this submission: {type(exc).__name__}: {exc}",
+    """Not the student's doing: nothing goes to the gradebook, and the next run grades the student again."""
+    return {"student": job.student, "assignment": job.assignment, "fingerprint": None,
+            "status": "grader-error", "reason": f"the grader itself failed: {type(exc).__name__}: {exc}",
             "notebooks": {}, "autograded": None, "seconds": 0.0}
 
 
@@ -73,7 +74,8 @@ def record(course: Course, result: dict) -> None:
     source = Path(result["autograded"]) if result.get("autograded") else None
     if source is not None and source.is_dir():
         atomic.replace_tree(source, course.autograded(student))
-    gradebook.merge(course, result)
+    if result["status"] != "grader-error":
+        gradebook.merge(course, result)
     kept = {k: v for k, v in result.items() if k != "autograded"}
     atomic.write_json(course.result_file(student), kept)
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import time
 
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
 from traitlets import Dict, Float, Integer, Unicode
@@ -20,6 +20,11 @@ def _error(ename: str, message: str) -> NotebookNode:
 
 
 class SandboxedExecute(Execute):
+    # After a timeout the kernel is interrupted; a busy kernel may be slow to report idle. That is the
+    # student's cell failing, not a reason to stop grading the notebook.
+    raise_on_iopub_timeout = False
+    iopub_timeout = 10
+
     notebook_timeout = Float(600.0, help="seconds a whole notebook may run; later cells are not run").tag(config=True)
     kernel_env = Dict({}, help="environment variables set for the kernel, on top of the grader's").tag(config=True)
     kernel_log = Unicode("", help="file for the kernel process's own stdout/stderr (default: the grader's)"
@@ -55,6 +60,10 @@ class SandboxedExecute(Execute):
         self.timeout = min(limit, remaining) if limit else remaining
         try:
             return super().preprocess_cell(cell, resources, index)
+        except CellTimeoutError:
+            cell.outputs = list(cell.get("outputs", [])) + [
+                _error("CellTimeoutError", f"stopped after the {limit} s per-cell time limit")]
+            return cell, resources
         except DeadKernelError:
             self._stopped = "not run: the kernel died in an earlier cell"
             cell.outputs = list(cell.get("outputs", [])) + [

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
+import warnings
 from pathlib import Path
 
 import nbformat
@@ -34,8 +36,10 @@ def read(path: Path) -> nbformat.NotebookNode:
     if not isinstance(data, dict) or "cells" not in data:
         raise UnreadableNotebook(f"{path.name} is JSON but not a notebook (no cells)")
     try:
-        nb = nbformat.reads(json.dumps(data), as_version=4)
-        nbformat.validate(nb)
+        with warnings.catch_warnings():  # duplicate cell ids are repaired later, not a reason to refuse
+            warnings.simplefilter("ignore")
+            nb = nbformat.reads(json.dumps(data), as_version=4)
+            nbformat.validate(nb)
     except Exception as exc:  # nbformat raises several types for malformed notebooks
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise UnreadableNotebook(f"{path.name} is not a valid notebook ({first})") from None
@@ -108,6 +112,11 @@ def restore_structure(nb, released) -> tuple[nbformat.NotebookNode, list[str]]:
         cells.append(head)
         cells.extend(rest)
 
+    seen_ids: set[str] = set()
+    for cell in cells:  # nbformat 4.5 cell ids must be unique; copies get fresh ones
+        if "id" in cell and cell.id in seen_ids:
+            cell.id = uuid.uuid4().hex[:8]
+        seen_ids.add(cell.get("id"))
     repaired = copy.deepcopy(nb)
     repaired.cells = cells
     repaired.metadata = copy.deepcopy(released.metadata)  # kernelspec and language from the release

@@ -1,0 +1,98 @@
+"""``incidentlab grade <step>``: one command per step of the instructor's cycle."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from incidentlab.errors import IncidentLabError
+from incidentlab.grading.course import DEFAULT_ASSIGNMENT, Course
+
+
+def _course(ns: argparse.Namespace) -> Course:
+    return Course.load(ns.assignment, ns.config)
+
+
+def _release(ns: argparse.Namespace) -> None:
+    from incidentlab.grading.release import release
+
+    for path in release(_course(ns)):
+        print(f"released {path}")
+
+
+def _collect(ns: argparse.Namespace) -> None:
+    from incidentlab.grading.collect import collect
+
+    course = _course(ns)
+    print("\n".join(collect(course, ns.export).lines()))
+    print(f"into {course.submitted('STUDENT')}")
+
+
+def _autograde(ns: argparse.Namespace) -> None:
+    from incidentlab.grading.autograde import autograde
+    from incidentlab.grading.sandbox import Limits
+
+    course = _course(ns)
+    limits = Limits(cell_timeout=ns.cell_timeout, notebook_timeout=ns.notebook_timeout)
+    summary = autograde(course, ns.student or None, workers=ns.workers, scheduler=ns.scheduler, limits=limits,
+                        force=ns.force, progress=not ns.quiet)
+    print("\n".join(summary.lines()))
+
+
+def _feedback(ns: argparse.Namespace) -> None:
+    from incidentlab.grading.feedback import feedback
+
+    course = _course(ns)
+    problems = feedback(course, ns.student or None, progress=not ns.quiet)
+    print(f"feedback for {len(problems)} student(s) in {course.feedback('STUDENT')}")
+    bad = {s: p for s, p in problems.items() if p}
+    for student, lines in sorted(bad.items()):
+        print(f"  {student}: " + "; ".join(lines))
+    if bad:
+        raise IncidentLabError(f"{len(bad)} feedback page(s) need a look (above) before they are handed out")
+
+
+def _export(ns: argparse.Namespace) -> None:
+    from collections import Counter
+
+    from incidentlab.grading.export import export, rows
+
+    course = _course(ns)
+    path = export(course, ns.out)
+    _, data = rows(course)
+    counts = Counter(row["status"] for row in data)
+    print(f"wrote {path}: {len(data)} student(s); " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
+
+
+def register(commands) -> None:
+    top = commands.add_parser("grade", help="the instructor's grading cycle (nbgrader underneath)")
+    steps = top.add_subparsers(dest="step", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, help=f"default: {DEFAULT_ASSIGNMENT}")
+    common.add_argument("--config", type=Path, help="nbgrader config (default: grading/nbgrader_config.py)")
+    common.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    s = steps.add_parser("release", parents=[common], help="generate the student version (nbgrader)")
+    s.set_defaults(run=_release)
+
+    s = steps.add_parser("collect", parents=[common], help="copy an LMS export into submitted/")
+    s.add_argument("export", type=Path, help="folder with one subfolder, .ipynb or .zip per student")
+    s.set_defaults(run=_collect)
+
+    s = steps.add_parser("autograde", parents=[common], help="grade every collected submission in sandboxes")
+    s.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel sandboxes (default: CPU count)")
+    s.add_argument("--scheduler", help="a dask scheduler address (tcp://host:port) to grade on its workers")
+    s.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
+    s.add_argument("--notebook-timeout", type=int, default=900, help="seconds one notebook may run (default 900)")
+    s.add_argument("--force", action="store_true", help="grade again even unchanged, already graded submissions")
+    s.add_argument("--student", action="append", help="only this student (repeatable)")
+    s.set_defaults(run=_autograde)
+
+    s = steps.add_parser("feedback", parents=[common], help="HTML feedback per student (nbgrader)")
+    s.add_argument("--student", action="append", help="only this student (repeatable)")
+    s.set_defaults(run=_feedback)
+
+    s = steps.add_parser("export", parents=[common], help="grades CSV with per-question points")
+    s.add_argument("--out", type=Path, help="where to write it (default: grading/course/pipeline/ASSIGNMENT/grades.csv)")
+    s.set_defaults(run=_export)
