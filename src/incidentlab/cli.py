@@ -34,6 +34,10 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--all", action="store_true", help="build every stage, real and variant, into warehouses/")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(run=_build)
+
+    from incidentlab.grading.cli import register as register_grading
+
+    register_grading(commands)
     return top
 
 
