@@ -1,0 +1,120 @@
+"""The wt06 master notebooks: course conventions, nbgrader metadata and clean stored outputs.
+
+nbval (pytest's notebook items) re-runs the masters and compares their outputs; these tests check what nbval
+cannot: the structure a student and nbgrader rely on.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import nbformat
+import pytest
+
+from incidentlab.exercises import wt06_data_stale as ex
+from incidentlab.paths import project_root
+
+FOLDER = project_root() / "notebooks" / "wt06_data_stale"
+MASTERS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))
+ANSWER = re.compile(r"^%%sql (answer_(\w+)) <<\n")
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _graded(nb):
+    return [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def test_five_phases():
+    assert [p.stem for p in MASTERS] == [
+        "01_detect", "02_read_the_logs", "03_phantom_successes", "04_blast_radius", "05_fix_prevent_verify"]
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.stem)
+def test_opening_and_closing(path):
+    nb = _read(path)
+    assert nb.metadata.kernelspec.name == "python3"
+    assert nb.cells[0].cell_type == "markdown" and "@ceo" in nb.cells[0].source
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    for line in ('from incidentlab.notebook import start', 'lab = start("wt06_data_stale")',
+                 "from incidentlab.exercises import wt06_data_stale as ex"):
+        assert line in first_code.source
+    assert any("lab.reset()" in c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "What you should now know" in nb.cells[-1].source or "What you should now know" in nb.cells[-2].source
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.stem)
+def test_answer_cells_and_their_tests(path):
+    nb = _read(path)
+    answers = 0
+    for i, cell in enumerate(nb.cells):
+        match = ANSWER.match(cell.source)
+        if not match:
+            continue
+        answers += 1
+        variable, name = match.groups()
+        assert isinstance(getattr(ex, name, None), type(ex.hours_stale)), f"no question {name}"
+        assert cell.metadata.nbgrader == {"grade": False, "solution": True, "locked": False,
+                                          "grade_id": cell.metadata.nbgrader["grade_id"], "schema_version": 3}
+        body = cell.source.split("\n", 1)[1]
+        assert "BEGIN SOLUTION" in body.splitlines()[0] and "END SOLUTION" in body.splitlines()[-1]
+        test = nb.cells[i + 1]
+        meta = test.metadata.nbgrader
+        assert meta["grade"] and not meta["solution"] and meta["locked"] and meta["points"] >= 1
+        assert test.source.splitlines()[0] == f"ex.{name}.check({variable})"
+        hidden = test.source.split("### BEGIN HIDDEN TESTS\n", 1)[1].split("### END HIDDEN TESTS")[0]
+        assert hidden.strip() == f"ex.{name}.check_hidden({variable})"
+        assert not re.search(r"\bnow\(\)|current_timestamp", body, re.IGNORECASE)
+    assert answers >= 3
+
+
+def test_every_question_is_asked_once_and_grade_ids_are_unique():
+    asked, grade_ids = Counter(), Counter()
+    for path in MASTERS:
+        for cell in _read(path).cells:
+            if match := ANSWER.match(cell.source):
+                asked[match.group(2)] += 1
+            if "nbgrader" in cell.metadata:
+                grade_id = cell.metadata.nbgrader["grade_id"]
+                assert grade_id.startswith(path.stem[:2] + "_")
+                grade_ids[grade_id] += 1
+    assert asked == Counter({q.name: 1 for q in ex.QUESTIONS})
+    assert max(grade_ids.values()) == 1
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.stem)
+def test_stored_outputs_are_clean(path):
+    """The masters are stored executed: no errors, nothing on stderr, every check passed."""
+    nb = _read(path)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        assert cell.outputs or ANSWER.match(cell.source) or cell.metadata.get("nbgrader", {}).get("grade_id", "").endswith("_code_02"), cell.source[:80]
+        for out in cell.outputs:
+            assert out.output_type != "error", cell.source[:80]
+            assert not (out.output_type == "stream" and out.name == "stderr"), cell.source[:80]
+    for cell in _graded(nb):
+        text = "".join(o.get("text", "") for o in cell.outputs)
+        assert text.count("✓") == 2, cell.source
+
+
+# Rules and thresholds the course sets (SLAs, windows); measured figures must come from cells instead.
+RULES = ["25 hours", "25-hour", "24 hours", "13 h", "25 h", "6 hours", "48 for", "7 days", "1 day", "2 days"]
+MEASURE = re.compile(r"\b\d+(\.\d+)?\s?(h|hours|s|seconds|times|%)\b|\b\d+\.\d+\b")
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=lambda p: p.stem)
+def test_numbers_in_prose_are_computed(path):
+    """Markdown states no measured figure: hours, durations, ratios come from cells."""
+    for cell in _read(path).cells:
+        if cell.cell_type != "markdown":
+            continue
+        text = re.sub(r"`[^`]*`", "", cell.source)  # code spans name rules and selectors, not results
+        text = re.sub(r"^>.*$", "", text, flags=re.MULTILINE)  # the scenario's Slack thread, quoted
+        text = re.sub(r"Exercise \d+\.\d+", "", text)
+        for rule in RULES:
+            text = text.replace(rule, "")
+        assert not MEASURE.search(text), MEASURE.search(text).group(0)
