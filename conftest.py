@@ -14,6 +14,10 @@ import pytest
 MODULE = "wt06_data_stale"
 _built: dict[str, Path] = {}
 
+# nbval (pytest's --nbval) collects every notebook it finds: only the masters under notebooks/ are tests, not
+# the submissions of the grading corpus nor nbgrader's working folders.
+collect_ignore_glob = ["tests/*.ipynb", "grading/*"]
+
 
 def build_all(root: Path) -> Path:
     from incidentlab.build import STAGES, build
