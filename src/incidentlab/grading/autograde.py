@@ -134,6 +134,7 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
         own, client = (None, None) if executor is not None else make_executor(summary.workers, scheduler)
         pool = executor or own
         broken: list[Job] = []
+        futures: dict = {}
         try:
             futures = {pool.submit(grade, job): job for job in jobs}
             for future in cf.as_completed(futures):
@@ -154,8 +155,12 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
                 if on_result is not None:
                     on_result(result)
         finally:
-            if own is not None:
+            if isinstance(own, cf.ProcessPoolExecutor):
                 own.shutdown(wait=True, cancel_futures=True)
+            elif own is not None:
+                for future in futures:
+                    future.cancel()
+                own.shutdown(wait=True)
             if client is not None:
                 client.close()
         jobs = broken

@@ -32,13 +32,14 @@ class SandboxedExecute(Execute):
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("env", {**os.environ, **self.kernel_env})
-        if self.kernel_log:
-            # The kernel's own messages (not the student's output, which goes to the notebook) stay out of the
-            # instructor's terminal.
-            log = open(self.kernel_log, "ab")  # noqa: SIM115 - kept open for the kernel's lifetime
+        if not self.kernel_log:
+            return await super().async_start_new_kernel(**kwargs)
+        # The kernel process's own messages (not the student's output, which goes to the notebook) stay out of
+        # the instructor's terminal. The child keeps its copy of the file descriptor.
+        with open(self.kernel_log, "ab") as log:
             kwargs.setdefault("stdout", log)
             kwargs.setdefault("stderr", log)
-        return await super().async_start_new_kernel(**kwargs)
+            return await super().async_start_new_kernel(**kwargs)
 
     start_new_kernel = run_sync(async_start_new_kernel)  # nbclient binds the sync name to its own coroutine
 

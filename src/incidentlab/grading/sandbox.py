@@ -13,6 +13,7 @@ import io
 import logging
 import re
 import shutil
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -157,7 +158,17 @@ def _scores(db_url: str, job: Job, graded: set[str]) -> dict:
     return scores
 
 
+# nbgrader sets process-wide environment variables while it runs, so one process grades one submission at a
+# time; parallelism comes from processes (a process pool, or dask workers started with --nthreads 1).
+_ONE_AT_A_TIME = threading.Lock()
+
+
 def grade(job: Job) -> dict:
+    with _ONE_AT_A_TIME:
+        return _grade(job)
+
+
+def _grade(job: Job) -> dict:
     # nbgrader's add_submission builds objects SQLAlchemy 2 warns about; the gradebook it writes is correct.
     warnings.filterwarnings("ignore", message="Object of type <Submitted", category=Warning)
     started = time.monotonic()

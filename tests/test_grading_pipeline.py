@@ -1,0 +1,158 @@
+"""The grading pipeline end to end on a one-notebook course: the corpus of broken and hostile submissions,
+idempotent re-runs, a crash half-way, sequential = parallel = dask, feedback without the reference answers."""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import hashlib
+import sqlite3
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from grading_corpus.mutations import CASES, build_export, expected_status
+from grading_corpus.tiny_course import make_course
+from incidentlab.grading import export as export_mod
+from incidentlab.grading.autograde import autograde
+from incidentlab.grading.collect import collect
+from incidentlab.grading.feedback import feedback, page_text
+from incidentlab.grading.release import release
+from incidentlab.grading.sandbox import Limits
+
+pytestmark = pytest.mark.slow
+
+# The first cell starts a kernel and the lab (a few seconds, longer on a loaded machine); the infinite loop
+# case then waits out this limit.
+LIMITS = Limits(cell_timeout=25, notebook_timeout=120)
+SUBSET = ["good", "wrong", "os_exit"]
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _course(root: Path, cases: dict):
+    course = make_course(root / "course")
+    release(course)
+    build_export(course, root / "export", cases)
+    collect(course, root / "export")
+    return course
+
+
+def _rows(course) -> dict[str, dict]:
+    return {row["student_id"]: row for row in export_mod.rows(course)[1]}
+
+
+@pytest.fixture(scope="module")
+def corpus(warehouses, tmp_path_factory):
+    root = tmp_path_factory.mktemp("corpus")
+    course = _course(root, CASES)
+    before = _digest(warehouses)
+    summary = autograde(course, workers=2, limits=LIMITS, progress=False)
+    csv_path = export_mod.export(course)
+    return SimpleNamespace(course=course, summary=summary, rows=_rows(course), csv=csv_path,
+                           warehouses=warehouses, before=before)
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_every_submission_is_graded_with_a_clear_reason(corpus, case):
+    expected, row = CASES[case], corpus.rows[case]
+    assert row["status"] == expected_status(expected, corpus.course)
+    if expected.reason:
+        assert expected.reason in row["reason"]
+    else:
+        assert row["reason"] == ""
+    if expected.full_marks is not None:
+        assert (row["total"] == row["max_total"]) is expected.full_marks, row
+
+
+def test_the_corpus_batch_ran_to_the_end(corpus):
+    assert sorted(corpus.summary.results) == sorted(CASES)
+    assert not any(r["status"] == "grader-error" for r in corpus.summary.results.values())
+    assert not (corpus.course.pipeline / "work" / "sandboxes").exists() or not any(
+        (corpus.course.pipeline / "work" / "sandboxes").iterdir())
+
+
+def test_the_gradebook_holds_one_complete_submission_per_student(corpus):
+    db = Path(corpus.course.db_url.removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as con:
+        assert con.execute("pragma integrity_check").fetchone() == ("ok",)
+        per_student = dict(con.execute(
+            "select student_id, count(*) from submitted_assignment group by student_id").fetchall())
+        null_scores = con.execute("select count(*) from grade where auto_score is null").fetchone()[0]
+        grades = con.execute("select count(*) from grade").fetchone()[0]
+    con.close()
+    assert per_student == {case: 1 for case in CASES}
+    assert null_scores == 0 and grades == 2 * len(CASES)  # two checks per submission
+
+
+def test_the_csv_has_a_column_per_question_and_matches_the_gradebook(corpus):
+    header = corpus.csv.read_text().splitlines()[0].split(",")
+    assert header == ["student_id", "status", "total", "max_total", "tiny:check_last_day", "tiny:check_hours",
+                      "reason"]
+    good = corpus.rows["good"]
+    assert (good["tiny:check_last_day"], good["tiny:check_hours"], good["total"]) == ("2", "1", "3")
+    for row in corpus.rows.values():
+        assert float(row["total"]) == float(row["tiny:check_last_day"]) + float(row["tiny:check_hours"])
+
+
+def test_no_student_touched_the_instructors_warehouses(corpus):
+    assert _digest(corpus.warehouses) == corpus.before
+
+
+def test_a_50_mb_output_is_cut(corpus):
+    graded = corpus.course.autograded("big_output") / "tiny.ipynb"
+    assert graded.stat().st_size < 1_000_000
+
+
+def test_grading_again_changes_nothing(corpus):
+    again = autograde(corpus.course, workers=2, limits=LIMITS, progress=False)
+    assert again.results == {} and sorted(again.skipped) == sorted(CASES)
+    assert _rows(corpus.course) == corpus.rows
+
+
+def test_a_sequential_run_gives_the_same_grades(corpus, tmp_path):
+    course = _course(tmp_path, {name: CASES[name] for name in SUBSET})
+    autograde(course, workers=1, limits=LIMITS, progress=False)
+    assert _rows(course) == {name: corpus.rows[name] for name in SUBSET}
+
+
+def test_a_crash_half_way_loses_no_finished_grade(corpus, tmp_path):
+    course = _course(tmp_path, {name: CASES[name] for name in SUBSET})
+    finished = []
+
+    def crash_after_one(result):
+        finished.append(result["student"])
+        raise KeyboardInterrupt("the instructor's laptop went to sleep")
+
+    with pytest.raises(KeyboardInterrupt):
+        autograde(course, workers=1, limits=LIMITS, progress=False, on_result=crash_after_one)
+    assert {r["student_id"] for r in _rows(course).values() if r["status"] != "not graded"} == set(finished)
+
+    resumed = autograde(course, workers=2, limits=LIMITS, progress=False)
+    assert sorted(resumed.skipped) == sorted(finished)
+    assert _rows(course) == {name: corpus.rows[name] for name in SUBSET}
+
+
+def test_a_dask_cluster_grades_with_the_same_command(corpus, tmp_path):
+    from distributed import LocalCluster
+
+    course = _course(tmp_path, {name: CASES[name] for name in SUBSET[:2]})
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        summary = autograde(course, scheduler=cluster.scheduler_address, limits=LIMITS, progress=False)
+    assert sorted(summary.results) == sorted(SUBSET[:2])
+    assert _rows(course) == {name: corpus.rows[name] for name in SUBSET[:2]}
+
+
+def test_feedback_shows_failed_checks_but_not_the_reference(corpus):
+    from grading_corpus.tiny_course import ANSWER_SQL
+
+    problems = feedback(corpus.course, ["good", "wrong", "reordered"], progress=False)
+    assert problems == {"good": [], "wrong": [], "reordered": []}
+    assert (corpus.course.feedback("good") / "tiny.html").exists()
+    wrong = page_text(corpus.course.feedback("wrong") / "tiny.html")
+    assert "not the last day shown" in wrong  # which check failed, in its own words
+    assert ANSWER_SQL not in wrong and "2024-02-08" not in wrong
+    assert "BEGIN HIDDEN TESTS" not in wrong
