@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
 MODULE := wt06_data_stale
 
-.PHONY: help install warehouses lab test lock bench clean
+.PHONY: help install warehouses lab test lock bench clean release validate
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -41,6 +41,21 @@ lab: warehouses ## build the warehouses and open the course in JupyterLab
 
 test: install ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
+
+# nbgrader runs from grading/, where its config lives, and needs the venv's `alembic` on PATH.
+NBGRADER := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
+
+release: install ## generate the student version of the notebooks (grading/course/release)
+	mkdir -p grading/course
+	cd grading && $(NBGRADER) generate_assignment $(MODULE) --force
+
+validate: warehouses release ## run the tests: every one must pass in the masters, none in the release
+	@cd grading && n=$$(ls ../notebooks/$(MODULE)/*.ipynb | wc -l) && \
+	  $(NBGRADER) validate ../notebooks/$(MODULE)/*.ipynb | tee course/validate-masters.log && \
+	  $(NBGRADER) validate --invert course/release/$(MODULE)/*.ipynb | tee course/validate-release.log && \
+	  test "$$(grep -c '^Success! Your notebook passes all the tests' course/validate-masters.log)" = "$$n" && \
+	  test "$$(grep -c '^Success! The notebook does not pass any tests' course/validate-release.log)" = "$$n" || \
+	  { echo "make validate: FAILED (see the reports above)"; exit 1; }
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --universal \

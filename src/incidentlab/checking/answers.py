@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pandas as pd
 
 from incidentlab.errors import IncidentLabError
+from incidentlab.not_answered import NOT_ANSWERED_COLUMN, NOT_ANSWERED_MARK, NOT_ANSWERED_SQL
 
-# What the student version of an answer cell holds in place of the solution: a valid query, so the
-# notebook runs top to bottom, whose result the checks recognise as "not answered yet".
-NOT_ANSWERED_COLUMN = "not_answered"
-NOT_ANSWERED_SQL = (
-    "-- Write your query here, then run this cell.\n"
-    f"select 'not answered yet' as {NOT_ANSWERED_COLUMN}"
-)
-_NOT_ANSWERED_MARK = re.compile(rf"'not answered yet'\s+as\s+{NOT_ANSWERED_COLUMN}", re.IGNORECASE)
+__all__ = ["NOT_ANSWERED_SQL", "AnswerError", "is_not_answered", "sql_of"]
 
 
 class AnswerError(IncidentLabError):
@@ -49,6 +41,6 @@ def sql_of(answer) -> str | None:
 
 
 def is_not_answered(sql: str | None, frame: pd.DataFrame | None = None) -> bool:
-    if sql is not None and _NOT_ANSWERED_MARK.search(sql):
+    if sql is not None and NOT_ANSWERED_MARK.search(sql):
         return True
     return frame is not None and [str(c).lower() for c in frame.columns] == [NOT_ANSWERED_COLUMN]

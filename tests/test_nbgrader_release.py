@@ -1,0 +1,271 @@
+"""The student version nbgrader generates from the masters, and nbgrader's validation of both.
+
+Runs nbgrader as `make release` and `make validate` do (from grading/, with grading/nbgrader_config.py), into a
+temporary course folder. A throw-away master built here exercises the whole path even before (or without) the
+module's notebooks; the module's masters, once they exist, get the same checks.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from incidentlab.checking import NOT_ANSWERED_SQL, Question
+from incidentlab.paths import project_root
+
+MODULE = "wt06_data_stale"
+MASTERS = sorted((project_root() / "notebooks" / MODULE).glob("*.ipynb"))
+GRADING = project_root() / "grading"
+VALIDATE_PASSED = "Success! Your notebook passes all the tests."
+INVERT_PASSED = "Success! The notebook does not pass any tests."
+
+TINY = "tiny_assignment"
+TINY_QUESTIONS = '''
+from incidentlab.checking import Question
+
+last_day = Question(
+    module="wt06_data_stale",
+    name="last_day",
+    title="Last day on the dashboard",
+    reference="select max(order_date) as max_date from fct_revenue_daily",
+)
+'''
+
+
+# -- running nbgrader the way the Makefile does -----------------------------------------------------------
+def nbgrader(*args: str, course: Path, env_extra: dict | None = None) -> str:
+    # nbgrader runs `alembic` (the gradebook's migrations) from PATH: the one beside this Python.
+    path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+    env = {**os.environ, "PATH": path, **(env_extra or {})}
+    course.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "nbgrader", *args,
+               f"--CourseDirectory.root={course}", f"--CourseDirectory.db_url=sqlite:///{course / 'gradebook.db'}"]
+    done = subprocess.run(command, cwd=GRADING, env=env, capture_output=True, text=True, timeout=900)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    return output
+
+
+def validate(notebook: Path, course: Path, invert: bool = False) -> str:
+    """What `nbgrader validate [--invert] NOTEBOOK` prints, run in this process with the course's config."""
+    from nbgrader.validator import Validator
+    from traitlets.config.loader import PyFileConfigLoader
+
+    config = PyFileConfigLoader("nbgrader_config.py", path=str(GRADING)).load_config()
+    config.CourseDirectory.root = str(course)
+    validator = Validator(config=config, invert=invert)
+    validator.stream = io.StringIO()
+    validator.validate_and_print(str(notebook))
+    return validator.stream.getvalue()
+
+
+def release_folder(course: Path, assignment: str) -> Path:
+    return course / "release" / assignment
+
+
+# -- what a student version must look like ------------------------------------------------------------------
+def nbgrader_meta(cell) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def references_of(module) -> list[str]:
+    return [value.reference.strip() for value in vars(module).values() if isinstance(value, Question)]
+
+
+def assert_student_version(master: Path, release: Path, references: list[str]) -> None:
+    master_nb = nbformat.read(master, as_version=4)
+    release_nb = nbformat.read(release, as_version=4)
+    text = release.read_text()
+    assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
+    assert "HIDDEN TESTS" not in text and "check_hidden" not in text
+    for reference in references:
+        assert reference not in text, f"a reference query is visible in {release.name}"
+    assert len(release_nb.cells) == len(master_nb.cells)
+    for before, after in zip(master_nb.cells, release_nb.cells, strict=True):
+        if after.cell_type != "code":
+            continue
+        assert after.get("outputs", []) == [], "the release keeps no outputs"
+        if "BEGIN SOLUTION" not in before.source:
+            continue
+        if before.source.lstrip().startswith("%%sql"):
+            magic = before.source.lstrip().split("\n", 1)[0]
+            assert after.source.lstrip().startswith(magic)
+            assert NOT_ANSWERED_SQL in after.source
+            assert "NotImplementedError" not in after.source
+        else:
+            assert "raise NotImplementedError()" in after.source
+
+
+def assert_graded_cells_well_formed(master: Path) -> None:
+    nb = nbformat.read(master, as_version=4)
+    ids = [nbgrader_meta(c)["grade_id"] for c in nb.cells if "grade_id" in nbgrader_meta(c)]
+    assert len(ids) == len(set(ids)), f"duplicate grade_id in {master.name}"
+    graded = [c for c in nb.cells if nbgrader_meta(c).get("grade")]
+    for cell in graded:
+        points = nbgrader_meta(cell).get("points")
+        assert isinstance(points, int | float) and points > 0, f"{nbgrader_meta(cell)['grade_id']}: no points"
+    for cell in nb.cells:
+        if "BEGIN SOLUTION" in cell.source:
+            assert nbgrader_meta(cell).get("solution"), f"solution region outside a solution cell:\n{cell.source}"
+        if ".check(" in cell.source or ".check_hidden(" in cell.source:
+            assert nbgrader_meta(cell).get("grade"), f"a check outside a graded test cell:\n{cell.source}"
+
+
+# -- a throw-away master ----------------------------------------------------------------------------------
+def _cell(kind: str, source: str, **nbgrader_fields):
+    make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
+    cell = make(textwrap.dedent(source).strip())
+    if nbgrader_fields:
+        cell.metadata["nbgrader"] = {"schema_version": 3, "locked": False, "solution": False, "grade": False,
+                                     "task": False, **nbgrader_fields}
+    return cell
+
+
+def tiny_master() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [
+        _cell("code", """
+            import tiny_questions as ex
+            from incidentlab.notebook import start
+            lab = start("wt06_data_stale")
+        """, grade_id="setup", locked=True),
+        _cell("markdown", "Which day does the dashboard stop at?"),
+        _cell("code", """
+            %%sql answer_last_day <<
+            -- ### BEGIN SOLUTION
+            select max(order_date) as max_date from fct_revenue_daily
+            -- ### END SOLUTION
+        """, grade_id="answer_last_day", solution=True),
+        _cell("code", """
+            ex.last_day.check(answer_last_day)
+            ### BEGIN HIDDEN TESTS
+            ex.last_day.check_hidden(answer_last_day)
+            ### END HIDDEN TESTS
+        """, grade_id="test_last_day", grade=True, locked=True, points=2),
+        _cell("code", """
+            %%sql answer_whole_cell <<
+            select count(*) as n from stg_orders
+        """, grade_id="answer_whole_cell", solution=True),
+        _cell("code", """
+            def days_between(a, b):
+                ### BEGIN SOLUTION
+                return (b - a).days
+                ### END SOLUTION
+        """, grade_id="python_solution", solution=True),
+    ]
+    return nb
+
+
+@pytest.fixture(scope="module")
+def tiny(warehouses, tmp_path_factory):
+    """A released throw-away assignment: (course, master path, env for kernels that import its questions)."""
+    base = tmp_path_factory.mktemp("tiny")
+    (base / "pkg").mkdir()
+    (base / "pkg" / "tiny_questions.py").write_text(TINY_QUESTIONS)
+    master = base / "source" / TINY / "tiny.ipynb"
+    master.parent.mkdir(parents=True)
+    nbformat.write(tiny_master(), master)
+    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(base / "pkg"), os.environ.get("PYTHONPATH")]))}
+    course = base / "course"
+    nbgrader("generate_assignment", TINY, f"--CourseDirectory.source_directory={base / 'source'}",
+             course=course, env_extra=env)
+    return course, master, env
+
+
+def _tiny_module():
+    import importlib.util
+
+    spec = importlib.util.spec_from_loader("tiny_questions", loader=None)
+    module = importlib.util.module_from_spec(spec)
+    exec(TINY_QUESTIONS, module.__dict__)
+    return module
+
+
+def test_tiny_release_has_stubs_and_no_solutions(tiny):
+    course, master, _ = tiny
+    release = release_folder(course, TINY) / "tiny.ipynb"
+    assert_student_version(master, release, references_of(_tiny_module()))
+    cells = nbformat.read(release, as_version=4).cells
+    assert cells[2].source == f"%%sql answer_last_day <<\n{NOT_ANSWERED_SQL}"
+    assert cells[4].source == f"%%sql answer_whole_cell <<\n{NOT_ANSWERED_SQL}"
+    assert cells[5].source.splitlines()[1:] == ["    # YOUR CODE HERE", "    raise NotImplementedError()"]
+    assert cells[3].source == "ex.last_day.check(answer_last_day)"
+
+
+def test_tiny_graded_cells_well_formed(tiny):
+    assert_graded_cells_well_formed(tiny[1])
+
+
+@pytest.mark.slow
+def test_tiny_master_validates(tiny, monkeypatch):
+    course, master, env = tiny
+    monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
+    out = validate(master, course)
+    assert VALIDATE_PASSED in out, out
+
+
+@pytest.mark.slow
+def test_tiny_release_fails_every_test_with_not_answered(tiny, monkeypatch):
+    course, _, env = tiny
+    monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
+    release = release_folder(course, TINY) / "tiny.ipynb"
+    out = validate(release, course, invert=True)
+    assert INVERT_PASSED in out, out
+    out = validate(release, course)
+    assert "VALIDATION FAILED ON 1 CELL(S)!" in out, out
+    assert "not answered yet (0 points)" in out and "Traceback" not in out, out
+
+
+# -- the module's masters ---------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def module_release(warehouses, tmp_path_factory) -> Path:
+    course = tmp_path_factory.mktemp("course")
+    nbgrader("generate_assignment", MODULE, course=course)
+    return course
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
+def test_master_graded_cells_well_formed(master):
+    assert_graded_cells_well_formed(master)
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
+def test_master_release_has_stubs_and_no_solutions(module_release, master):
+    from incidentlab.exercises import wt06_data_stale as ex
+
+    assert_student_version(master, release_folder(module_release, MODULE) / master.name, references_of(ex))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
+def test_master_validates(module_release, master):
+    out = validate(master, module_release)
+    assert VALIDATE_PASSED in out, out
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
+def test_master_release_passes_no_test(module_release, master):
+    out = validate(release_folder(module_release, MODULE) / master.name, module_release, invert=True)
+    assert INVERT_PASSED in out, out
+
+
+def test_config_derives_the_course_from_its_own_location(tmp_path):
+    """Loaded from another working directory, the config still points into this checkout."""
+    script = ("from traitlets.config.loader import PyFileConfigLoader\n"
+              f"c = PyFileConfigLoader('nbgrader_config.py', path={str(GRADING)!r}).load_config()\n"
+              "import json; print(json.dumps({k: str(v) for k, v in c.CourseDirectory.items()}))")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, check=True)
+    course = json.loads(done.stdout)
+    assert course["root"] == str(GRADING / "course")
+    assert course["source_directory"] == str(project_root() / "notebooks")
+    assert course["db_url"] == f"sqlite:///{GRADING / 'course' / 'gradebook.db'}"
