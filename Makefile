@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
 MODULE := wt06_data_stale
 
-.PHONY: help install warehouses lab test lock bench clean release validate
+.PHONY: help install warehouses lab workspace lab-masters test release validate lock bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -36,8 +36,17 @@ warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
 
 warehouses: warehouses/.built ## replay the incident into every warehouse (stale, fixed, and their variants)
 
-lab: warehouses ## build the warehouses and open the course in JupyterLab
-	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
+JUPYTER_LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+
+lab: warehouses workspace ## build the warehouses and open the course (student version) in JupyterLab
+	$(JUPYTER_LAB) workspace/
+
+workspace: release ## copy the student notebooks into workspace/ (your own work there is never overwritten)
+	mkdir -p workspace/$(MODULE)
+	cp -n grading/course/release/$(MODULE)/*.ipynb workspace/$(MODULE)/
+
+lab-masters: warehouses ## open the master notebooks (with solutions), for course authors
+	$(JUPYTER_LAB) notebooks/
 
 test: install ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
