@@ -37,7 +37,11 @@ def test_five_phases():
 def test_opening_and_closing(path):
     nb = _read(path)
     assert nb.metadata.kernelspec.name == "python3"
-    assert nb.cells[0].cell_type == "markdown" and "@ceo" in nb.cells[0].source
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# WT-06")
+    assert "\n> **@ceo**" in nb.cells[0].source, "the scenario's Slack thread, as a quote"
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            assert not re.search(r"^ {4}\S", cell.source, re.MULTILINE), f"an accidental code block:\n{cell.source}"
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     for line in ('from incidentlab.notebook import start', 'lab = start("wt06_data_stale")',
                  "from incidentlab.exercises import wt06_data_stale as ex"):
