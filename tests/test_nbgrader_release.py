@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -54,8 +55,8 @@ def nbgrader(*args: str, course: Path, env_extra: dict | None = None) -> str:
     return output
 
 
-def validate(notebook: Path, course: Path, invert: bool = False) -> str:
-    """What `nbgrader validate [--invert] NOTEBOOK` prints, run in this process with the course's config."""
+def validate(notebook: Path, course: Path, invert: bool = False) -> tuple[str, nbformat.NotebookNode]:
+    """What `nbgrader validate [--invert] NOTEBOOK` prints, and the notebook as it ran (in this process)."""
     from nbgrader.validator import Validator
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -63,8 +64,21 @@ def validate(notebook: Path, course: Path, invert: bool = False) -> str:
     config.CourseDirectory.root = str(course)
     validator = Validator(config=config, invert=invert)
     validator.stream = io.StringIO()
+    ran = {}
+    execute = validator._preprocess
+    validator._preprocess = lambda nb: ran.setdefault("nb", execute(nb))
     validator.validate_and_print(str(notebook))
-    return validator.stream.getvalue()
+    return validator.stream.getvalue(), ran["nb"]
+
+
+def assert_every_test_says_not_answered(executed: nbformat.NotebookNode) -> None:
+    graded = [c for c in executed.cells if c.cell_type == "code" and nbgrader_meta(c).get("grade")]
+    assert graded
+    for cell in graded:
+        kinds = [(o.output_type, o.get("name")) for o in cell.outputs]
+        assert ("error", None) not in kinds, f"{nbgrader_meta(cell)['grade_id']} raised: {cell.outputs}"
+        stderr = "".join(o.text for o in cell.outputs if o.get("name") == "stderr")
+        assert "not answered yet (0 points)" in stderr, f"{nbgrader_meta(cell)['grade_id']}: {cell.outputs}"
 
 
 def release_folder(course: Path, assignment: str) -> Path:
@@ -117,6 +131,11 @@ def assert_graded_cells_well_formed(master: Path) -> None:
             assert nbgrader_meta(cell).get("solution"), f"solution region outside a solution cell:\n{cell.source}"
         if ".check(" in cell.source or ".check_hidden(" in cell.source:
             assert nbgrader_meta(cell).get("grade"), f"a check outside a graded test cell:\n{cell.source}"
+    answered = set()
+    for cell in nb.cells:
+        answered.update(re.findall(r"^\s*%%sql\s+(\w+)\s*<<", cell.source))
+        for name in re.findall(r"\.check(?:_hidden)?\((\w+)\)", cell.source):
+            assert name in answered, f"{name} is checked before a `%%sql {name} <<` cell stores it"
 
 
 # -- a throw-away master ----------------------------------------------------------------------------------
@@ -209,7 +228,7 @@ def test_tiny_graded_cells_well_formed(tiny):
 def test_tiny_master_validates(tiny, monkeypatch):
     course, master, env = tiny
     monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
-    out = validate(master, course)
+    out, _ = validate(master, course)
     assert VALIDATE_PASSED in out, out
 
 
@@ -218,11 +237,9 @@ def test_tiny_release_fails_every_test_with_not_answered(tiny, monkeypatch):
     course, _, env = tiny
     monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
     release = release_folder(course, TINY) / "tiny.ipynb"
-    out = validate(release, course, invert=True)
+    out, executed = validate(release, course, invert=True)
     assert INVERT_PASSED in out, out
-    out = validate(release, course)
-    assert "VALIDATION FAILED ON 1 CELL(S)!" in out, out
-    assert "not answered yet (0 points)" in out and "Traceback" not in out, out
+    assert_every_test_says_not_answered(executed)
 
 
 # -- the module's masters ---------------------------------------------------------------------------------
@@ -248,15 +265,16 @@ def test_master_release_has_stubs_and_no_solutions(module_release, master):
 @pytest.mark.slow
 @pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
 def test_master_validates(module_release, master):
-    out = validate(master, module_release)
+    out, _ = validate(master, module_release)
     assert VALIDATE_PASSED in out, out
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
 def test_master_release_passes_no_test(module_release, master):
-    out = validate(release_folder(module_release, MODULE) / master.name, module_release, invert=True)
+    out, executed = validate(release_folder(module_release, MODULE) / master.name, module_release, invert=True)
     assert INVERT_PASSED in out, out
+    assert_every_test_says_not_answered(executed)
 
 
 def test_config_derives_the_course_from_its_own_location(tmp_path):
@@ -269,3 +287,35 @@ def test_config_derives_the_course_from_its_own_location(tmp_path):
     assert course["root"] == str(GRADING / "course")
     assert course["source_directory"] == str(project_root() / "notebooks")
     assert course["db_url"] == f"sqlite:///{GRADING / 'course' / 'gradebook.db'}"
+
+
+# -- grading a throw-away assignment end to end -----------------------------------------------------------
+SUBMISSIONS = {
+    "right": "select max(order_date) as max_date from fct_revenue_daily",
+    "typed_in": "select date '2024-02-08' as max_date",
+    "blank": None,
+}
+
+
+@pytest.mark.slow
+def test_autograde_scores_hidden_tests_and_not_answered(tiny):
+    from nbgrader.api import Gradebook
+
+    course, master, env = tiny
+    release = nbformat.read(release_folder(course, TINY) / "tiny.ipynb", as_version=4)
+    for student, sql in SUBMISSIONS.items():
+        submission = nbformat.from_dict(release)
+        if sql is not None:
+            submission.cells[2].source = f"%%sql answer_last_day <<\n{sql}"
+        path = course / "submitted" / student / TINY / "tiny.ipynb"
+        path.parent.mkdir(parents=True)
+        nbformat.write(submission, path)
+    nbgrader("autograde", TINY, "--create", f"--CourseDirectory.source_directory={master.parent.parent}",
+             course=course, env_extra=env)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        scores = {student: gradebook.find_grade("test_last_day", "tiny", TINY, student).score
+                  for student in SUBMISSIONS}
+    assert scores == {"right": 2, "typed_in": 0, "blank": 0}
+    graded = nbformat.read(course / "autograded" / "typed_in" / TINY / "tiny.ipynb", as_version=4)
+    assert "hidden check 2 of 2 failed" in "".join(o.get("text", "") for o in graded.cells[3].outputs)
+
