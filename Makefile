@@ -7,7 +7,8 @@ BIN := $(VENV)/bin
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
 MODULE := wt06_data_stale
 
-.PHONY: help install warehouses lab workspace lab-masters test release validate lock bench clean
+.PHONY: help install warehouses lab workspace lab-masters test release validate lock bench clean \
+  collect autograde feedback grades bench-grading
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -65,6 +66,28 @@ validate: warehouses release ## run the tests: every one must pass in the master
 	  test "$$(grep -c '^Success! Your notebook passes all the tests' course/validate-masters.log)" = "$$n" && \
 	  test "$$(grep -c '^Success! The notebook does not pass any tests' course/validate-release.log)" = "$$n" || \
 	  { echo "make validate: FAILED (see the reports above)"; exit 1; }
+
+# The instructor's cycle after `make release`: collect, autograde, feedback, grades (`incidentlab grade --help`).
+EXPORT ?=
+WORKERS ?=
+SCHEDULER ?=
+N ?= 100
+
+collect: install ## copy an LMS export into nbgrader's submitted/ (make collect EXPORT=path/to/export)
+	@test -n "$(EXPORT)" || { echo "make collect EXPORT=<folder with one subfolder, .ipynb or .zip per student>"; exit 2; }
+	$(BIN)/incidentlab grade collect "$(EXPORT)"
+
+autograde: warehouses ## grade every collected submission in parallel sandboxes (WORKERS=n, SCHEDULER=tcp://host:port)
+	$(BIN)/incidentlab grade autograde $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+feedback: install ## HTML feedback per student (grading/course/feedback), checked for leaked reference answers
+	$(BIN)/incidentlab grade feedback
+
+grades: install ## write the grades CSV (grading/course/pipeline/ASSIGNMENT/grades.csv)
+	$(BIN)/incidentlab grade export
+
+bench-grading: warehouses ## stock sequential nbgrader autograde vs the pipeline on N generated submissions (N=100)
+	$(BIN)/python benchmarks/grading.py --n $(N)
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
 	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --universal \
