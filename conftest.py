@@ -15,8 +15,8 @@ MODULE = "wt06_data_stale"
 _built: dict[str, Path] = {}
 
 # nbval (pytest's --nbval) collects every notebook it finds: only the masters under notebooks/ are tests, not
-# the submissions of the grading corpus nor nbgrader's working folders.
-collect_ignore_glob = ["tests/*.ipynb", "grading/*"]
+# the submissions of the grading corpus, nbgrader's working folders or a student's workspace.
+collect_ignore_glob = ["tests/*.ipynb", "grading/*", "workspace/*"]
 
 
 def build_all(root: Path) -> Path:
