@@ -28,7 +28,7 @@ from traitlets.config import Config
 from incidentlab.grading.autograde import autograde
 from incidentlab.grading.course import DEFAULT_ASSIGNMENT, Course, load_config
 from incidentlab.grading.release import release
-from incidentlab.grading.sandbox import Limits
+from incidentlab.grading.limits import Limits
 from incidentlab.paths import project_root, warehouses_dir
 
 sys.path.insert(0, str(project_root() / "tests"))

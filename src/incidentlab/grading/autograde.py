@@ -16,7 +16,8 @@ from pathlib import Path
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic, gradebook
 from incidentlab.grading.course import Course
-from incidentlab.grading.sandbox import Job, Limits, grade
+from incidentlab.grading.limits import Limits
+from incidentlab.grading.sandbox import Job, grade
 from incidentlab.paths import warehouse_path, warehouses_dir
 
 
@@ -133,6 +134,8 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
         attempts += 1
         own, client = (None, None) if executor is not None else make_executor(summary.workers, scheduler)
         pool = executor or own
+        if client is not None:
+            summary.workers = len(client.scheduler_info().get("workers", {})) or summary.workers
         broken: list[Job] = []
         futures: dict = {}
         try:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading.course import DEFAULT_ASSIGNMENT, Course
+from incidentlab.grading.limits import Limits
 
 
 def _course(ns: argparse.Namespace) -> Course:
@@ -31,7 +32,6 @@ def _collect(ns: argparse.Namespace) -> None:
 
 def _autograde(ns: argparse.Namespace) -> None:
     from incidentlab.grading.autograde import autograde
-    from incidentlab.grading.sandbox import Limits
 
     course = _course(ns)
     limits = Limits(cell_timeout=ns.cell_timeout, notebook_timeout=ns.notebook_timeout)
@@ -83,8 +83,10 @@ def register(commands) -> None:
     s = steps.add_parser("autograde", parents=[common], help="grade every collected submission in sandboxes")
     s.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel sandboxes (default: CPU count)")
     s.add_argument("--scheduler", help="a dask scheduler address (tcp://host:port) to grade on its workers")
-    s.add_argument("--cell-timeout", type=int, default=300, help="seconds one cell may run (default 300)")
-    s.add_argument("--notebook-timeout", type=int, default=900, help="seconds one notebook may run (default 900)")
+    s.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout,
+                   help=f"seconds one cell may run (default {Limits.cell_timeout})")
+    s.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
+                   help=f"seconds one notebook may run (default {Limits.notebook_timeout})")
     s.add_argument("--force", action="store_true", help="grade again even unchanged, already graded submissions")
     s.add_argument("--student", action="append", help="only this student (repeatable)")
     s.set_defaults(run=_autograde)

@@ -55,34 +55,62 @@ def secret_lines(master: nbformat.NotebookNode) -> set[str]:
                 inside = True
             elif any(text.endswith(end) for _, end in _REGIONS):
                 inside = False
-            elif inside and len(text) >= 12:
+            elif inside and _telling(text):
                 found.add(text)
     return found
+
+
+def _telling(line: str) -> bool:
+    """A line that gives something away: a few words of code, not a lone column name or keyword."""
+    return len(line.split()) >= 3 and len(line.strip()) >= 12
 
 
 def page_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
 
 
+def _questions(assignment: str) -> list:
+    """The assignment's graded questions (reference SQL and hints), when it has an exercises module."""
+    import importlib
+
+    try:
+        module = importlib.import_module(f"incidentlab.exercises.{assignment}")
+    except ModuleNotFoundError:
+        return []
+    return list(getattr(module, "QUESTIONS", []))
+
+
 def leaks(course: Course, student: str) -> list[str]:
-    """Master lines that appear in the student's feedback although the student did not write them."""
+    """Reference lines in the student's feedback that the student could not see otherwise.
+
+    Secret: the master's solution and hidden-test lines, and the questions' reference SQL. Public: the release,
+    the questions' hints (a failing check prints them in the student's own notebook) and the student's own text.
+    """
+    questions = _questions(course.assignment)
+    references = {line.strip() for q in questions for line in (getattr(q, "reference", "") or "").splitlines()
+                  if _telling(line)}
+    hints = [getattr(q, "hint", "") or "" for q in questions]
     found = []
     for page in sorted(course.feedback(student).glob("*.html")):
-        master_path = course.source / f"{page.stem}.ipynb"
+        master_path, released = course.source / f"{page.stem}.ipynb", course.release / f"{page.stem}.ipynb"
         submitted = course.submitted(student) / f"{page.stem}.ipynb"
-        if not master_path.exists():
-            continue
-        own = submitted.read_text(encoding="utf-8", errors="replace") if submitted.exists() else ""
+        secrets = set(references)
+        if master_path.exists():
+            secrets |= secret_lines(nbformat.read(master_path, as_version=4))
+        public = hints + [_notebook_text(path) for path in (released, submitted) if path.exists()]
         text = page_text(page)
-        found += [f"{page.name}: {line}" for line in sorted(secret_lines(nbformat.read(master_path, as_version=4)))
-                  if line in text and line not in own and _json_escaped(line) not in own]
+        found += [f"{page.name}: {line}" for line in sorted(secrets)
+                  if line in text and not any(line in known for known in public)]
     return found
 
 
-def _json_escaped(line: str) -> str:
-    import json
-
-    return json.dumps(line)[1:-1]
+def _notebook_text(path: Path) -> str:
+    """A notebook's cell sources as the student sees them (the file itself escapes quotes and newlines)."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except Exception:  # an unreadable submission has no text of its own to excuse anything
+        return ""
+    return "\n".join(cell.source for cell in nb.cells)
 
 
 def feedback(course: Course, students: list[str] | None = None, progress: bool = True) -> dict[str, list[str]]:

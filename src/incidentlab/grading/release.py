@@ -13,6 +13,7 @@ def release(course: Course) -> list[Path]:
 
     if not course.source.is_dir():
         raise IncidentLabError(f"no source notebooks for {course.assignment} in {course.source}")
+    course.root.mkdir(parents=True, exist_ok=True)
     api = NbGraderAPI(coursedir=course.coursedir(), config=course.config)
     outcome = api.generate_assignment(course.assignment, force=True, create=True)
     if not outcome["success"]:

@@ -22,14 +22,8 @@ from pathlib import Path
 import nbformat
 from traitlets.config import Config
 
+from incidentlab.grading.limits import Limits
 from incidentlab.grading.repair import UnreadableNotebook, read, restore_structure
-
-
-@dataclass(frozen=True)
-class Limits:
-    cell_timeout: int = 60  # seconds one cell may run
-    notebook_timeout: int = 600  # seconds one notebook may run
-    max_output_chars: int = 100_000  # characters kept of any one output
 
 
 @dataclass(frozen=True)
