@@ -207,6 +207,8 @@ def compare(actual: pd.DataFrame, expected: pd.DataFrame, ordered: bool = False)
         if missing and len(got) != len(want):
             problems.append(f"{_count(len(missing), 'expected row is', 'expected rows are')} missing from "
                             "your result")
+        if not extra:
+            return problems  # every row of yours is right: some are missing
         differing = [name for i, name in enumerate(columns)
                      if any(unmatched([(r[i],) for r in got], [(r[i],) for r in want]))]
         if differing:
