@@ -232,3 +232,32 @@ def test_private_copies_are_read_only_and_keep_the_file_name(warehouses):
     assert copy != warehouse_path(MODULE, "stale", variant=True)
     assert private_copy(MODULE, "stale", variant=True) == copy
     assert isinstance(run_query(copy, "select scenario_now() as now"), pd.DataFrame)
+
+
+def test_a_result_without_its_sql_is_a_message(answer, capsys):
+    result = answer(RIGHT_LAST_DAY)
+    del result._statement
+    LAST_DAY.check(result)
+    assert "does not keep the SQL of a result" in capsys.readouterr().err
+
+
+def test_checks_run_while_another_process_holds_the_warehouse(warehouses, tmp_path, monkeypatch, answer, capsys):
+    import shutil
+    import subprocess
+    import sys
+
+    for stage in ("stale", "stale-variant"):
+        shutil.copytree(warehouses / MODULE / stage, tmp_path / MODULE / stage)
+    monkeypatch.setenv("INCIDENTLAB_WAREHOUSES", str(tmp_path))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import duckdb, sys, time\n"
+         f"con = duckdb.connect({str(warehouse_path(MODULE, 'stale'))!r})\nprint('held', flush=True)\n"
+         "sys.stdin.read()"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        LAST_DAY.check_hidden(answer(RIGHT_LAST_DAY))
+        out, err = capsys.readouterr()
+        assert err == "" and "✓" in out
+    finally:
+        holder.communicate("", timeout=60)
