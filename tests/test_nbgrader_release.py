@@ -255,6 +255,12 @@ def test_master_graded_cells_well_formed(master):
     assert_graded_cells_well_formed(master)
 
 
+def test_grade_ids_are_unique_across_the_module():
+    ids = [nbgrader_meta(cell)["grade_id"] for master in MASTERS
+           for cell in nbformat.read(master, as_version=4).cells if "grade_id" in nbgrader_meta(cell)]
+    assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+
+
 @pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
 def test_master_release_has_stubs_and_no_solutions(module_release, master):
     from incidentlab.exercises import wt06_data_stale as ex
