@@ -130,10 +130,7 @@ def model_graph(nodes: pd.DataFrame, edges: pd.DataFrame, selections: Mapping[st
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 0.55 * tallest + 1.6), squeeze=False)
     for ax, (selector, chosen) in zip(axes[0], panels):
         chosen = set(chosen)
-        for parent, child in pairs:
-            (x0, y0), (x1, y1) = position[parent], position[child]
-            ax.annotate("", (x1, y1), (x0, y0),
-                        arrowprops={"arrowstyle": "->", "color": "#adb5bd", "shrinkA": 6, "shrinkB": 6})
+        boxes = {}
         for name in names:
             x, y = position[name]
             kind = kinds[name]
@@ -144,8 +141,13 @@ def model_graph(nodes: pd.DataFrame, edges: pd.DataFrame, selections: Mapping[st
             else:
                 color = STALE if kind == "model" else NEUTRAL
             weight = "bold" if kind == "model" else "normal"
-            ax.text(x, y, name, ha="center", va="center", fontsize=8, color="white", weight=weight,
-                    bbox={"boxstyle": "round,pad=0.3", "facecolor": color, "edgecolor": "none"})
+            label = ax.text(x, y, name, ha="center", va="center", fontsize=8, color="white", weight=weight,
+                            bbox={"boxstyle": "round,pad=0.3", "facecolor": color, "edgecolor": "none"})
+            boxes[name] = label.get_bbox_patch()
+        for parent, child in pairs:  # arrows end at the boxes' edges, so their heads show
+            ax.annotate("", position[child], position[parent],
+                        arrowprops={"arrowstyle": "-|>", "color": "#868e96", "patchA": boxes[parent],
+                                    "patchB": boxes[child], "shrinkA": 2, "shrinkB": 2})
         ax.set_xlim(-0.6, max(depth.values()) + 0.6)
         ax.set_ylim(-tallest / 2 - 0.2, tallest / 2 + 0.2)
         ax.axis("off")
