@@ -29,7 +29,7 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("module", help="dataset name, e.g. wt06_data_stale")
     b.add_argument("--stage", choices=["stale", "fixed"], default="stale",
                    help="stale: as on the morning of the incident; fixed: after the remediation")
-    b.add_argument("--db", type=Path, help="where to write the warehouse (default: warehouses/MODULE-STAGE.duckdb)")
+    b.add_argument("--db", type=Path, help="where to write the warehouse (default: warehouses/MODULE/STAGE/acme.duckdb; keep the file name when you copy it)")
     b.add_argument("--variant", action="store_true", help="replay the variant scenario (shifted dates and amounts)")
     b.add_argument("--all", action="store_true", help="build every stage, real and variant, into warehouses/")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
