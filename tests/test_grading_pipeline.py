@@ -82,10 +82,12 @@ def test_the_gradebook_holds_one_complete_submission_per_student(corpus):
         per_student = dict(con.execute(
             "select student_id, count(*) from submitted_assignment group by student_id").fetchall())
         null_scores = con.execute("select count(*) from grade where auto_score is null").fetchone()[0]
+        undated = con.execute("select count(*) from submitted_assignment where timestamp is null").fetchone()[0]
         grades = con.execute("select count(*) from grade").fetchone()[0]
     con.close()
     assert per_student == {case: 1 for case in CASES}
     assert null_scores == 0 and grades == 2 * len(CASES)  # two checks per submission
+    assert undated == 0  # collect's timestamp.txt, as nbgrader read it
 
 
 def test_the_csv_has_a_column_per_question_and_matches_the_gradebook(corpus):

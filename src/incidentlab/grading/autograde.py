@@ -72,11 +72,15 @@ def _crashed(job: Job, exc: BaseException) -> dict:
 def record(course: Course, result: dict) -> None:
     """The single writer: autograded notebooks, then the gradebook, then the result file that marks it done."""
     student = result["student"]
+    if result["status"] == "grader-error":
+        atomic.write_json(course.result_file(student), result)
+        return
     source = Path(result["autograded"]) if result.get("autograded") else None
     if source is not None and source.is_dir():
         atomic.replace_tree(source, course.autograded(student))
-    if result["status"] != "grader-error":
-        gradebook.merge(course, result)
+    else:  # nothing could be graded: no feedback from an earlier submission's notebooks
+        shutil.rmtree(course.autograded(student), ignore_errors=True)
+    gradebook.merge(course, result)
     kept = {k: v for k, v in result.items() if k != "autograded"}
     atomic.write_json(course.result_file(student), kept)
 

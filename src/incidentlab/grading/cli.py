@@ -26,7 +26,7 @@ def _collect(ns: argparse.Namespace) -> None:
     from incidentlab.grading.collect import collect
 
     course = _course(ns)
-    print("\n".join(collect(course, ns.export).lines()))
+    print("\n".join(collect(course, ns.export, progress=not ns.quiet).lines()))
     print(f"into {course.submitted('STUDENT')}")
 
 

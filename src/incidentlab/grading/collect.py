@@ -90,7 +90,9 @@ def _place(files: list[Path], released: dict[str, set[str]], inbox: Path) -> lis
     return notes
 
 
-def collect(course: Course, export: Path) -> Collected:
+def collect(course: Course, export: Path, progress: bool = False) -> Collected:
+    from tqdm import tqdm
+
     if not export.is_dir():
         raise IncidentLabError(f"{export} is not a folder; pass the folder of the LMS export")
     released = _released_ids(course)
@@ -109,7 +111,7 @@ def collect(course: Course, export: Path) -> Collected:
                                    "rename one and collect again")
         ids[sid] = entry
 
-    for sid, entry in ids.items():
+    for sid, entry in tqdm(ids.items(), desc="collect", unit="student", disable=not progress):
         with tempfile.TemporaryDirectory(prefix="incidentlab-collect-") as tmp:
             unpacked, inbox = Path(tmp) / "unpacked", Path(tmp) / "inbox"
             unpacked.mkdir()

@@ -47,6 +47,7 @@ def merge(course: Course, result: dict) -> None:
     """Write one sandbox result into the course gradebook, in a single transaction."""
     from nbgrader.api import (Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment,
                               SubmittedNotebook)
+    from nbgrader.utils import parse_utc
 
     with Gradebook(course.db_url, course.course_id) as gb:
         db = gb.db
@@ -75,6 +76,8 @@ def merge(course: Course, result: dict) -> None:
                             db.add(Comment(cell=cell, notebook=nb))
                             db.add(Grade(cell=cell, notebook=nb))
                 db.flush()
+            if result.get("timestamp"):
+                submission.timestamp = parse_utc(result["timestamp"])
             for nb in submission.notebooks:
                 data = result["notebooks"].get(nb.notebook.name, {"cells": {}, "comments": {}})
                 for grade in nb.grades:

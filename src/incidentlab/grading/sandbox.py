@@ -122,8 +122,9 @@ def _execution_notes(path: Path) -> list[str]:
     return notes
 
 
-def _scores(db_url: str, job: Job, graded: set[str]) -> dict:
-    """Per notebook, per graded cell: points, max points, manual grading needed; failed notebooks score 0."""
+def _scores(db_url: str, job: Job, graded: set[str]) -> tuple[dict, str | None]:
+    """Per notebook, per graded cell: points, max points, manual grading needed (failed notebooks score 0);
+    and the submission's timestamp as nbgrader read it."""
     from nbgrader.api import Gradebook, MissingEntry
 
     scores: dict = {}
@@ -132,8 +133,9 @@ def _scores(db_url: str, job: Job, graded: set[str]) -> dict:
         try:
             submission = gb.find_submission(job.assignment, job.student)
             submitted = {nb.name: nb for nb in submission.notebooks}
+            scores_timestamp = submission.timestamp.isoformat() if submission.timestamp else None
         except MissingEntry:
-            submitted = {}
+            submitted, scores_timestamp = {}, None
         for notebook in assignment.notebooks:
             cells = {}
             grades = {g.cell.name: g for g in submitted[notebook.name].grades} if notebook.name in submitted else {}
@@ -149,7 +151,7 @@ def _scores(db_url: str, job: Job, graded: set[str]) -> dict:
                     "needs_manual_grade": bool(grade.needs_manual_grade) if ok else False,
                 }
             scores[notebook.name] = {"cells": cells, "comments": {k: v for k, v in comments.items() if v}}
-    return scores
+    return scores, scores_timestamp
 
 
 # nbgrader sets process-wide environment variables while it runs, so one process grades one submission at a
@@ -207,7 +209,12 @@ def _grade(job: Job) -> dict:
                                               / f"{name}.ipynb")
 
     graded = {name for name, info in notebooks.items() if info["status"] == "graded"}
-    scores = _scores(cfg.CourseDirectory.db_url, job, graded)
+    scores, timestamp = _scores(cfg.CourseDirectory.db_url, job, graded)
+    if timestamp is None and (inbox / "timestamp.txt").exists():  # nothing ran, the submission still has a date
+        from nbgrader.coursedir import CourseDirectory
+
+        stamp = CourseDirectory(config=cfg).get_existing_timestamp(str(inbox))
+        timestamp = stamp.isoformat() if stamp else None
     for name, info in notebooks.items():
         info.update(scores.get(name, {"cells": {}, "comments": {}}))
 
@@ -224,6 +231,7 @@ def _grade(job: Job) -> dict:
         "status": status,
         "reason": "; ".join(notes),
         "notebooks": notebooks,
+        "timestamp": timestamp,
         "autograded": str(root / "course" / "autograded" / job.student / job.assignment),
         "seconds": round(time.monotonic() - started, 2),
     }
