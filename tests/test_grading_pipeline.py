@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 # The first cell starts a kernel and the lab (a few seconds, longer on a loaded machine); the infinite loop
 # case then waits out this limit.
-LIMITS = Limits(cell_timeout=25, notebook_timeout=120)
+LIMITS = Limits(cell_timeout=40, notebook_timeout=150)
 SUBSET = ["good", "wrong", "os_exit"]
 
 
