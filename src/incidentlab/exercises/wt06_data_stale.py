@@ -429,8 +429,8 @@ fast_runs = Question(
     module=MODULE,
     name="fast_runs",
     title="Runs faster than half their healthy baseline",
-    hint="A window can average only some rows: avg(case when includes_marts then duration_seconds end) over "
-         "(order by run_date range between interval 7 days preceding and current row exclude current row).",
+    hint="A window can average only some rows: inside avg(...) over (...), a case expression can keep the "
+         "durations of the full runs and give null for the others; take the window frame from stg_pipeline_runs.",
     reference="""
 with
 
