@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import shlex
 import shutil
 import tempfile
 import warnings
+from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -109,15 +111,19 @@ class Lab:
         return self.con.sql(sql).df()
 
     # -- dbt ------------------------------------------------------------------------------------------
-    def dbt(self, command: str, *, show: bool = True):
-        """Run ``dbt <command>`` in this kernel on this warehouse at the scenario's now; print a summary."""
+    @cached_property
+    def dbt_project(self) -> Path:
+        """The module's dbt project, looked up once per kernel."""
         from incidentlab.datasets import load_scenario
 
-        args = command.split()
+        return load_scenario(self.module).dbt_project
+
+    def dbt(self, command: str, *, show: bool = True):
+        """Run ``dbt <command>`` in this kernel on this warehouse at the scenario's now; print a summary."""
+        args = shlex.split(command)  # quoted selectors stay one argument, as in a shell
         if args and args[0] == "dbt":
             args = args[1:]
-        project = load_scenario(self.module).dbt_project
-        self.last = invoke(args, warehouse=self.path, now=self.now, project=project)
+        self.last = invoke(args, warehouse=self.path, now=self.now, project=self.dbt_project)
         if show:
             print(summarize(args, self.last))
         return self.last
