@@ -20,14 +20,10 @@ collect_ignore_glob = ["tests/*.ipynb", "grading/*", "workspace/*"]
 
 
 def build_all(root: Path) -> Path:
-    from incidentlab.build import STAGES, build
-    from incidentlab.paths import warehouse_path
+    from incidentlab.build import build_all as build_every_warehouse
 
     os.environ["INCIDENTLAB_WAREHOUSES"] = str(root)
-    for variant in (False, True):
-        for stage in STAGES:
-            if not warehouse_path(MODULE, stage, variant).exists():
-                build(MODULE, stage, variant=variant)
+    build_every_warehouse(MODULE, only_missing=True)
     return root
 
 
@@ -40,7 +36,7 @@ def _ensure(factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def warehouses(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder holding the built warehouses (stale, fixed and their variants)."""
+    """The folder holding the built warehouses (stale, fixed and those of every variant)."""
     return _ensure(tmp_path_factory)
 
 

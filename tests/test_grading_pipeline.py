@@ -1,5 +1,5 @@
 """The grading pipeline end to end on a one-notebook course: the corpus of broken and hostile submissions,
-idempotent re-runs, a crash half-way, sequential = parallel = dask, feedback without the reference answers."""
+idempotent re-runs, a crash half-way, parallel = dask, feedback without the reference answers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 
 from grading_corpus.mutations import CASES, build_export, expected_status
-from grading_corpus.tiny_course import make_course
+from grading_corpus.tiny_course import MODULE, make_course
 from incidentlab.grading import export as export_mod
 from incidentlab.grading.autograde import autograde
 from incidentlab.grading.collect import collect
@@ -22,9 +22,8 @@ from incidentlab.grading.limits import Limits
 
 pytestmark = pytest.mark.slow
 
-# The first cell starts a kernel and the lab (a few seconds, longer on a loaded machine); the infinite loop
-# case then waits out this limit.
-LIMITS = Limits(cell_timeout=40, notebook_timeout=150)
+# The SQL hog waits out the query limit.
+LIMITS = Limits(query_timeout=3)
 SUBSET = ["good", "wrong", "os_exit"]
 
 
@@ -50,7 +49,7 @@ def corpus(warehouses, tmp_path_factory):
     root = tmp_path_factory.mktemp("corpus")
     course = _course(root, CASES)
     before = _digest(warehouses)
-    summary = autograde(course, workers=2, limits=LIMITS, progress=False)
+    summary = autograde(course, workers=2, limits=LIMITS, progress=False, module=MODULE)
     csv_path = export_mod.export(course)
     return SimpleNamespace(course=course, summary=summary, rows=_rows(course), csv=csv_path,
                            warehouses=warehouses, before=before)
@@ -66,6 +65,8 @@ def test_every_submission_is_graded_with_a_clear_reason(corpus, case):
         assert row["reason"] == ""
     if expected.full_marks is not None:
         assert (row["total"] == row["max_total"]) is expected.full_marks, row
+    if expected.zero:
+        assert float(row["total"]) == 0, row
 
 
 def test_the_corpus_batch_ran_to_the_end(corpus):
@@ -92,12 +93,12 @@ def test_the_gradebook_holds_one_complete_submission_per_student(corpus):
 
 def test_the_csv_has_a_column_per_question_and_matches_the_gradebook(corpus):
     header = corpus.csv.read_text().splitlines()[0].split(",")
-    assert header == ["student_id", "status", "total", "max_total", "tiny:check_last_day", "tiny:check_hours",
-                      "reason"]
+    first, second = "tiny:t_hours_stale_test", "tiny:t_phantom_count_test"
+    assert header == ["student_id", "status", "total", "max_total", first, second, "reason"]
     good = corpus.rows["good"]
-    assert (good["tiny:check_last_day"], good["tiny:check_hours"], good["total"]) == ("2", "1", "3")
+    assert (good[first], good[second], good["total"]) == ("2", "1", "3")
     for row in corpus.rows.values():
-        assert float(row["total"]) == float(row["tiny:check_last_day"]) + float(row["tiny:check_hours"])
+        assert float(row["total"]) == float(row[first]) + float(row[second])
 
 
 def test_no_student_touched_the_instructors_warehouses(corpus):
@@ -110,7 +111,7 @@ def test_a_50_mb_output_is_cut(corpus):
 
 
 def test_grading_again_changes_nothing(corpus):
-    again = autograde(corpus.course, workers=2, limits=LIMITS, progress=False)
+    again = autograde(corpus.course, workers=2, limits=LIMITS, progress=False, module=MODULE)
     assert again.results == {} and sorted(again.skipped) == sorted(CASES)
     assert _rows(corpus.course) == corpus.rows
 
@@ -124,11 +125,11 @@ def test_a_sequential_run_crashed_half_way_and_resumed_gives_the_parallel_grades
         raise KeyboardInterrupt("the instructor's laptop went to sleep")
 
     with pytest.raises(KeyboardInterrupt):
-        autograde(course, workers=1, limits=LIMITS, progress=False, on_result=crash_after_one)
+        autograde(course, workers=1, limits=LIMITS, progress=False, on_result=crash_after_one, module=MODULE)
     graded = {r["student_id"] for r in _rows(course).values() if r["status"] != "not graded"}
     assert graded == set(finished) and len(finished) == 1
 
-    resumed = autograde(course, workers=1, limits=LIMITS, progress=False)
+    resumed = autograde(course, workers=1, limits=LIMITS, progress=False, module=MODULE)
     assert resumed.skipped == finished and sorted(resumed.results) == sorted(set(SUBSET) - set(finished))
     assert _rows(course) == {name: corpus.rows[name] for name in SUBSET}
 
@@ -138,30 +139,39 @@ def test_a_dask_cluster_grades_with_the_same_command(corpus, tmp_path):
 
     course = _course(tmp_path, {name: CASES[name] for name in SUBSET[:2]})
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
-        summary = autograde(course, scheduler=cluster.scheduler_address, limits=LIMITS, progress=False)
+        summary = autograde(course, scheduler=cluster.scheduler_address, limits=LIMITS, progress=False,
+                            module=MODULE)
     assert sorted(summary.results) == sorted(SUBSET[:2])
     assert _rows(course) == {name: corpus.rows[name] for name in SUBSET[:2]}
 
 
 def test_feedback_shows_failed_checks_but_not_the_reference(corpus):
-    from grading_corpus.tiny_course import ANSWER_SQL
+    from grading_corpus.tiny_course import ANSWERS
 
-    problems = feedback(corpus.course, ["good", "wrong", "reordered"], progress=False)
+    from incidentlab.grading.answer_key import read_key
+
+    problems = feedback(corpus.course, ["good", "wrong", "reordered"], progress=False, module=MODULE)
     assert problems == {"good": [], "wrong": [], "reordered": []}
-    assert (corpus.course.feedback("good") / "tiny.html").exists()
+    good = page_text(corpus.course.feedback("good") / "tiny.html")
+    assert "✓ Hours stale at the scenario's now: right" in good
     wrong = page_text(corpus.course.feedback("wrong") / "tiny.html")
-    assert "not the last day shown" in wrong  # which check failed, in its own words
-    assert ANSWER_SQL not in wrong and "2024-02-08" not in wrong
-    assert "BEGIN HIDDEN TESTS" not in wrong
+    assert "✗ Hours stale at the scenario's now: the values on the stale warehouse" in wrong  # which check failed
+    assert "missing column(s)" in wrong
+    assert "hidden_check" not in wrong and "BEGIN HIDDEN TESTS" not in wrong
+    for sql in list(ANSWERS.values()) + [read_key(MODULE)["hours_stale"]]:
+        assert not any(line.strip() in wrong for line in sql.splitlines() if len(line.strip()) > 12)
+    assert "86.8" not in wrong and "2024-02-08" not in wrong
 
 
-def test_the_leak_check_finds_a_hidden_test_in_a_page(corpus):
+def test_the_leak_check_finds_the_answer_key_in_a_page(corpus):
+    from incidentlab.grading.answer_key import read_key
+
     page = corpus.course.feedback("mallory") / "tiny.html"
     page.parent.mkdir(parents=True)
-    hidden = 'assert str(latest.DataFrame().iloc[0, 0])[:10] == "2024-02-08", "not the last day shown"'
-    page.write_text("<html><pre>" + html.escape(hidden) + "</pre></html>")
+    line = next(line.strip() for line in read_key(MODULE)["hours_stale"].splitlines() if "epoch(" in line)
+    page.write_text("<html><pre>" + html.escape(line) + "</pre></html>")
 
-    assert leaks(corpus.course, "mallory") == [f"tiny.html: {hidden}"]
+    assert leaks(corpus.course, "mallory", module=MODULE) == [f"tiny.html: {line}"]
 
 
 def test_the_cli_steps_print_their_summary(corpus, tmp_path, capsys):

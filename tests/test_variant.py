@@ -1,39 +1,118 @@
-"""The variant warehouse: the same incident with dates shifted by 98 days, other amounts and counts."""
+"""The variant warehouses: each is the same incident replayed from other data, with the features it claims."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
-from warehouse_copies import read_only
+from warehouse_copies import MODULE, read_only
 
+from incidentlab.build import STAGES, _steps
+from incidentlab.datasets import load_scenario, variant_description, variant_names
+from incidentlab.paths import project_root
+from incidentlab.variant import make_variant
+
+VARIANTS = variant_names(MODULE)
 SHIFT = dt.timedelta(days=98)
 KEYS = {"raw_customers": "customer_id", "raw_orders": "order_id", "raw_events": "event_id", "raw_pipeline_runs": "run_id"}
+MARTS = {  # mart -> its date column, and the latest date of the same thing in staging
+    "fct_revenue_daily": ("order_date", "select max(order_date) from stg_orders where status != 'returned'"),
+    "fct_daily_signups": ("signup_date", "select max(event_date) from stg_events where event_type = 'signup'"),
+}
 
 
-def rows_by_key(stage: str, variant: bool, table: str) -> dict:
+def rows_by_key(stage: str, variant: str | None, table: str) -> dict:
     with read_only(stage, variant) as con:
         rel = con.sql(f"select * from raw.{table}")
         return {row[rel.columns.index(KEYS[table])]: dict(zip(rel.columns, row)) for row in rel.fetchall()}
 
 
-def columns(stage: str, variant: bool) -> list[tuple]:
+def relations(stage: str, variant: str | None) -> set[tuple]:
     with read_only(stage, variant) as con:
-        return con.sql(
-            "select table_schema, table_name, column_name, data_type from information_schema.columns order by all"
-        ).fetchall()
+        return set(con.sql(
+            "select table_schema, table_name, column_name, data_type from information_schema.columns"
+        ).fetchall())
 
 
-@pytest.mark.parametrize("stage", ["stale", "fixed"])
-def test_same_tables_and_columns(warehouses, stage):
-    real = columns(stage, False)
-    assert real == columns(stage, True)
-    assert {(schema, table) for schema, table, *_ in real} >= {("raw", t) for t in KEYS}
+def runs(variant: str | None) -> list[dict]:
+    with read_only("stale", variant) as con:
+        rel = con.sql("select * from stg_pipeline_runs order by run_date")
+        return [dict(zip(rel.columns, row)) for row in rel.fetchall()]
 
+
+def scalar(stage: str, variant: str | None, sql: str):
+    with read_only(stage, variant) as con:
+        return con.sql(sql).fetchone()[0]
+
+
+def scenario(variant: str):
+    return make_variant(load_scenario(MODULE), variant)
+
+
+def test_the_named_variants():
+    assert VARIANTS[:3] == ["shifted", "messy_runs", "mart_gaps"]
+    assert len(set(VARIANTS)) == len(VARIANTS)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_description_states_no_value(variant):
+    description = variant_description(MODULE, variant)
+    assert description and not re.search(r"\d", description)
+
+
+# -- every variant is the same incident -------------------------------------------------------------
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("stage", STAGES)
+def test_same_tables_and_columns_or_more(warehouses, stage, variant):
+    real, other = relations(stage, None), relations(stage, variant)
+    assert real <= other
+    assert {r for r in real if r[0] == "raw"} == {r for r in other if r[0] == "raw"}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_marts_stop_and_later_runs_are_staging_only(warehouses, variant):
+    log = runs(variant)
+    last_good = max(i for i, run in enumerate(log) if run["includes_marts"])
+    after = log[last_good + 1:]
+    assert len(after) >= 4
+    assert {run["models_run"] for run in after} == {"staging.*"}
+    # the marts hold nothing the later runs brought: staging is days ahead of both
+    for mart, (day, staging_max) in MARTS.items():
+        assert scalar("stale", variant, f"select max(updated_at) from {mart}") <= log[last_good]["run_date"]
+        assert scalar("stale", variant, f"select ({staging_max}) - max({day}) from {mart}") >= 3, mart
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_fix_brings_the_marts_up_to_staging_at_its_time(warehouses, variant):
+    fixed_at = scenario(variant).fixed_at
+    assert fixed_at <= scalar("fixed", variant, "select scenario_now()")
+    for mart, (day, staging_max) in MARTS.items():
+        assert scalar("fixed", variant, f"select max({day}) = ({staging_max}) from {mart}"), mart
+        assert scalar("fixed", variant, f"select max(updated_at) from {mart}") == fixed_at
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_dates_move_by_whole_weeks_and_amounts_differ(warehouses, variant):
+    moved = scalar("stale", variant, "select scenario_now()") - scalar("stale", None, "select scenario_now()")
+    assert moved.days % 7 == 0 and moved.days != 0 and moved.seconds == 0
+    real, other = rows_by_key("stale", None, "raw_orders"), rows_by_key("stale", variant, "raw_orders")
+    assert other.keys() <= real.keys() and other
+    assert all(row["amount"] != real[key]["amount"] for key, row in other.items())
+    assert all(row["order_date"] - real[key]["order_date"] == moved for key, row in other.items())
+
+
+def test_the_variants_differ_from_each_other(warehouses):
+    clocks = [scalar("stale", variant, "select scenario_now()") for variant in (None, *VARIANTS)]
+    assert len(set(clocks)) == len(clocks)
+
+
+# -- shifted: 98 days later, fewer rows, other amounts, one more phantom run ------------------------
 
 @pytest.mark.parametrize("table", ["raw_customers", "raw_orders", "raw_events"])
-def test_every_date_shifted_by_98_days(warehouses, table):
-    real, variant = rows_by_key("stale", False, table), rows_by_key("stale", True, table)
+def test_shifted_every_date_moves_98_days(warehouses, table):
+    real, variant = rows_by_key("stale", None, table), rows_by_key("stale", "shifted", table)
     assert variant.keys() <= real.keys() and variant
     for key, row in variant.items():
         for column, value in row.items():
@@ -41,29 +120,137 @@ def test_every_date_shifted_by_98_days(warehouses, table):
                 assert value - real[key][column] == SHIFT, (table, key, column)
 
 
-def test_known_rows_and_clock_shifted(warehouses):
-    customers, runs = rows_by_key("stale", True, "raw_customers"), rows_by_key("stale", True, "raw_pipeline_runs")
+def test_shifted_known_rows_and_clock(warehouses):
+    customers, log = rows_by_key("stale", "shifted", "raw_customers"), rows_by_key("stale", "shifted", "raw_pipeline_runs")
     assert customers[1]["signup_date"] == dt.date(2024, 4, 9)  # Ava Martin, Jan 2 in the real scenario
     assert customers[28]["_loaded_at"] == dt.datetime(2024, 5, 19, 18, 5, 8)
-    assert runs["run_001"]["run_date"] == dt.datetime(2024, 5, 6, 18, 11, 55)
-    assert runs["run_012"]["run_date"] == dt.datetime(2024, 5, 17, 6, 0)
-    real = rows_by_key("stale", False, "raw_pipeline_runs")
-    assert all(runs[key]["run_date"] - real[key]["run_date"] == SHIFT for key in real)
-    with read_only("stale", True) as con:
-        assert con.sql("select scenario_now()").fetchone()[0] == dt.datetime(2024, 5, 20, 9, 0)
+    assert log["run_001"]["run_date"] == dt.datetime(2024, 5, 6, 18, 11, 55)
+    assert log["run_012"]["run_date"] == dt.datetime(2024, 5, 17, 6, 0)
+    real = rows_by_key("stale", None, "raw_pipeline_runs")
+    assert all(log[key]["run_date"] - real[key]["run_date"] == SHIFT for key in real)
+    assert scalar("stale", "shifted", "select scenario_now()") == dt.datetime(2024, 5, 20, 9, 0)
 
 
-def test_amounts_and_counts_differ(warehouses):
-    real, variant = rows_by_key("stale", False, "raw_orders"), rows_by_key("stale", True, "raw_orders")
-    assert len(variant) != len(real)
-    assert all(row["amount"] != real[key]["amount"] for key, row in variant.items())
+def test_shifted_has_fewer_orders(warehouses):
+    assert len(rows_by_key("stale", "shifted", "raw_orders")) < len(rows_by_key("stale", None, "raw_orders"))
 
 
-def test_one_more_phantom_run(warehouses):
-    def phantoms(variant: bool) -> list[str]:
-        with read_only("stale", variant) as con:
-            return [r for (r,) in con.sql("select run_id from stg_pipeline_runs where not includes_marts order by run_date").fetchall()]
+def test_shifted_has_one_more_phantom_run(warehouses):
+    def phantoms(variant: str | None) -> list[str]:
+        return [run["run_id"] for run in runs(variant) if not run["includes_marts"]]
 
-    real, variant = phantoms(False), phantoms(True)
-    assert len(variant) == len(real) + 1
+    real, variant = phantoms(None), phantoms("shifted")
     assert variant == ["run_011", *real]
+
+
+# -- messy_runs: failures, ids out of order, per-table load times, one mart alone, an earlier fix ----
+
+def test_messy_runs_has_failed_and_mismatched_runs(warehouses):
+    log = runs("messy_runs")
+    outcomes = {(run["status"], run["exit_code"]) for run in log}
+    assert {("success", 0), ("error", 1), ("success", 2), ("error", 0)} <= outcomes
+    last_good = max(i for i, run in enumerate(log) if run["includes_marts"])
+    healthy, incident = log[:last_good + 1], log[last_good + 1:]
+    failed_full = next(i for i, run in enumerate(healthy) if run["status"] == "error" and run["models_run"] == "all")
+    retry = log[failed_full + 1]
+    assert (retry["status"], retry["exit_code"], retry["models_run"]) == ("success", 0, "all")
+    assert retry["run_date"].date() == log[failed_full]["run_date"].date()
+    assert any(run["status"] == "error" and run["exit_code"] != 0 for run in incident)
+
+
+def test_messy_runs_failed_runs_are_not_replayed():
+    variant = scenario("messy_runs")
+    failed = {run["run_id"] for run in variant.runs() if run["status"] != "success" and run["exit_code"] != 0}
+    replayed = {label for label, _, _ in _steps(variant, "stale")}
+    assert len(failed) == 2 and not failed & replayed
+    assert replayed | failed == {run["run_id"] for run in variant.runs()}
+
+
+def test_messy_runs_ids_are_out_of_time_order(warehouses):
+    log = runs("messy_runs")
+    by_date = [run["run_id"] for run in log]
+    assert by_date != sorted(by_date)
+    assert by_date[0] != min(by_date) and by_date[-1] != max(by_date)
+    first_phantom = next(run["run_id"] for run in log if not run["includes_marts"])
+    assert first_phantom != min(run["run_id"] for run in log if not run["includes_marts"])
+
+
+def test_messy_runs_raw_tables_land_at_different_times(warehouses):
+    def last_loads(variant: str | None) -> list[dt.datetime]:
+        return [scalar("stale", variant, f"select max(_loaded_at) from raw.{table}")
+                for table in ("raw_orders", "raw_events", "raw_customers")]
+
+    assert len(set(last_loads(None))) == 1
+    assert len(set(last_loads("messy_runs"))) == 3
+
+
+def test_messy_runs_one_mart_refreshed_alone(warehouses):
+    refreshed = {mart: scalar("stale", "messy_runs", f"select max(updated_at) from {mart}")
+                 for mart in ("fct_revenue_daily", "fct_daily_signups")}
+    assert refreshed["fct_daily_signups"] > refreshed["fct_revenue_daily"]
+    alone = [run for run in runs("messy_runs") if run["run_date"] == refreshed["fct_daily_signups"]]
+    assert [(run["models_run"], run["includes_marts"]) for run in alone] == [("marts.fct_daily_signups", True)]
+
+
+@pytest.mark.parametrize("variant", ["messy_runs", "mart_gaps"])
+def test_fix_ran_hours_before_now(warehouses, variant):
+    hours = scalar("fixed", variant, "select epoch(scenario_now() - max(updated_at)) / 3600 from fct_revenue_daily")
+    assert hours >= 0.5
+    assert scalar("fixed", None, "select scenario_now() - max(updated_at) from fct_revenue_daily") == dt.timedelta(0)
+
+
+# -- mart_gaps: days without orders or signups in the incident window, a dbt project with more ------
+
+def window_days(variant: str) -> list[dt.date]:
+    start = scalar("stale", variant, "select max(order_date) from fct_revenue_daily") + dt.timedelta(days=1)
+    end = scalar("stale", variant, "select max(order_date) from stg_orders")
+    return [start + dt.timedelta(days=n) for n in range((end - start).days + 1)]
+
+
+def days(variant: str, sql: str) -> set[dt.date]:
+    with read_only("stale", variant) as con:
+        return {day for (day,) in con.sql(sql).fetchall()}
+
+
+def not_contiguous(found: set[dt.date]) -> bool:
+    return (max(found) - min(found)).days + 1 > len(found)
+
+
+def test_mart_gaps_incident_window_has_gaps(warehouses):
+    window = set(window_days("mart_gaps"))
+    ordered = days("mart_gaps", "select order_date from stg_orders")
+    kept = days("mart_gaps", "select order_date from stg_orders where status != 'returned'")
+    signups = days("mart_gaps", "select event_date from stg_events where event_type = 'signup'")
+    assert window - ordered, "a day without orders"
+    assert (window & ordered) - kept, "a day with returned orders only"
+    assert window - signups, "a day without signups"
+    missing_revenue = (kept & window) - days("mart_gaps", "select order_date from fct_revenue_daily")
+    missing_signups = (signups & window) - days("mart_gaps", "select signup_date from fct_daily_signups")
+    assert len(missing_revenue) >= 3 and not_contiguous(missing_revenue)
+    assert len(missing_signups) >= 3 and not_contiguous(missing_signups)
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_mart_gaps_has_one_more_mart_and_tests(warehouses, stage):
+    def graph(variant: str | None, sql: str) -> set:
+        with read_only(stage, variant) as con:
+            return set(con.sql(sql).fetchall())
+
+    marts = "select name from dbt_graph.nodes where resource_type = 'model' and folder = 'marts'"
+    mart_tests = """
+        select distinct e.child from dbt_graph.edges as e
+        join dbt_graph.nodes as parent on parent.name = e.parent and parent.folder = 'marts'
+        join dbt_graph.nodes as child on child.name = e.child and child.resource_type = 'test'"""
+    new_marts = graph("mart_gaps", marts) - graph(None, marts)
+    new_tests = {name for (name,) in graph("mart_gaps", mart_tests) - graph(None, mart_tests)}
+    assert new_marts == {("fct_returns_daily",)}
+    assert {"unique_fct_returns_daily_order_date", "not_null_fct_returns_daily_order_date",
+            "assert_revenue_positive"} <= new_tests
+    assert graph("mart_gaps", "select materialized from dbt_graph.nodes where name = 'fct_returns_daily'") == {("table",)}
+    assert scalar(stage, "mart_gaps", "select count(*) from main.fct_returns_daily") > 0
+    selections = "select selector, name from dbt_graph.selections"
+    assert ("marts.*", "fct_returns_daily") in graph("mart_gaps", selections) - graph(None, selections)
+
+
+def test_the_project_itself_has_no_variant_files():
+    assert not list((project_root() / "dbt").rglob("fct_returns_daily*"))

@@ -15,12 +15,12 @@ from incidentlab.paths import WAREHOUSE_FILE, warehouse_path
 MODULE = "wt06_data_stale"
 
 
-def read_only(stage: str, variant: bool = False) -> duckdb.DuckDBPyConnection:
+def read_only(stage: str, variant: str | None = None) -> duckdb.DuckDBPyConnection:
     """A read-only connection to a built warehouse (the ``warehouses`` fixture must have run)."""
     return duckdb.connect(str(warehouse_path(MODULE, stage, variant)), read_only=True)
 
 
-def copy_of(stage: str, folder: Path, variant: bool = False) -> Path:
+def copy_of(stage: str, folder: Path, variant: str | None = None) -> Path:
     """A private copy of a built warehouse in ``folder``, under the file name dbt-duckdb's views expect."""
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / WAREHOUSE_FILE

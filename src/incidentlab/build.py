@@ -2,11 +2,14 @@
 
 For every run in the audit log, oldest first: load the raw rows ingestion had landed by the run's start,
 set the scenario clock to that moment, and invoke the dbt command the run used (its ``models_run``).
-The warehouse is built in a temporary file beside the target and renamed over it only when complete.
+A run that failed by both accounts (status other than ``success`` and a non-zero exit code) died before dbt
+built anything, so it is not replayed; a run only one of them calls failed is (dbt built, the orchestrator
+disagreed). The warehouse is built in a temporary file beside the target and renamed over it only when complete.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import os
 import shutil
@@ -14,9 +17,9 @@ from pathlib import Path
 
 import duckdb
 
-from incidentlab.datasets import Scenario, load_scenario
+from incidentlab.datasets import Scenario, load_scenario, variant_names
 from incidentlab.dbt_runner import failures, invoke
-from incidentlab.errors import DbtError, WarehouseLockedError
+from incidentlab.errors import DatasetError, DbtError, WarehouseLockedError
 from incidentlab.graph import write_graph
 from incidentlab.paths import warehouse_path
 from incidentlab.variant import make_variant
@@ -27,6 +30,24 @@ STAGES = ("stale", "fixed")
 def command_of(models_run: str) -> list[str]:
     """The dbt command a run used, read from its audit-log ``models_run``."""
     return ["run"] if models_run == "all" else ["run", "--select", models_run]
+
+
+def replayed(run: dict) -> bool:
+    """Whether dbt built anything in ``run``: not when the orchestrator and dbt's exit code both say it failed."""
+    return run["status"] == "success" or run["exit_code"] == 0
+
+
+def _steps(scenario: Scenario, stage: str) -> list[tuple[str, dt.datetime, list[str]]]:
+    """(label, moment, dbt args) of every dbt command the replay invokes, in order."""
+    runs = scenario.runs()
+    steps = [(run["run_id"], run["run_date"], command_of(run["models_run"])) for run in runs if replayed(run)]
+    if stage == "fixed":
+        last_end = max(run["_loaded_at"] for run in runs)
+        if scenario.fixed_at < last_end:
+            raise DatasetError(f"{scenario.module}: the remediation would run at {scenario.fixed_at}, before the "
+                               f"last run of the audit log ended ({last_end}); lower fix_hours_before_now.")
+        steps += [("remediation", scenario.fixed_at, args) for args in scenario.remediation]
+    return steps
 
 
 def ensure_unlocked(path: Path) -> None:
@@ -78,15 +99,18 @@ def build(
     stage: str = "stale",
     db: Path | None = None,
     *,
-    variant: bool = False,
+    variant: str | None = None,
     progress: bool = False,
 ) -> Path:
-    """Replay ``module``'s incident into ``db`` (default: the project's warehouses folder); return its path."""
+    """Replay ``module``'s incident (or its variant ``variant``) into ``db``; return the warehouse's path.
+
+    ``db`` defaults to the project's warehouses folder (``paths.warehouse_path``).
+    """
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     scenario = load_scenario(module)
     if variant:
-        scenario = make_variant(scenario)
+        scenario = make_variant(scenario, variant)
     target = Path(db) if db else warehouse_path(module, stage, variant)
     target = target.resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -95,14 +119,12 @@ def build(
     # Same file name as the target (the catalog name lives in the views), in a folder of its own.
     workdir = target.parent / f".building-{os.getpid()}-{target.name}"
     tmp = workdir / target.name
-    runs = scenario.runs()
-    steps = [(run["run_id"], run["run_date"], command_of(run["models_run"])) for run in runs]
-    if stage == "fixed":
-        steps += [("remediation", scenario.now, args) for args in scenario.remediation]
-    bar = _progress(len(steps), f"{module} ({stage}{', variant' if variant else ''})", progress)
+    steps = _steps(scenario, stage)
+    bar = _progress(len(steps), f"{module} ({stage}{f', {variant}' if variant else ''})", progress)
     try:
         _remove_tree(workdir)
         workdir.mkdir()
+        scenario = _with_overlay(scenario, workdir)
         con = duckdb.connect(str(tmp))
         try:
             _create_raw(con, scenario)
@@ -124,6 +146,34 @@ def build(
     finally:
         _remove_tree(workdir)
     return target
+
+
+def build_all(module: str, progress: bool = False, *, only_missing: bool = False) -> list[Path]:
+    """Build every stage of ``module``, for the incident and for each of its variants; return the paths.
+
+    ``only_missing`` keeps the warehouses that already exist (the test session reuses them).
+    """
+    built = []
+    for variant in (None, *variant_names(module)):
+        for stage in STAGES:
+            path = warehouse_path(module, stage, variant)
+            if not (only_missing and path.exists()):
+                path = build(module, stage, variant=variant, progress=progress)
+            built.append(path)
+    return built
+
+
+_DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs", "dbt_packages")
+
+
+def _with_overlay(scenario: Scenario, workdir: Path) -> Scenario:
+    """The scenario, with its dbt project copied into ``workdir`` and its variant's files over it, if it has any."""
+    if scenario.dbt_overlay is None:
+        return scenario
+    project = workdir / "dbt"
+    shutil.copytree(scenario.dbt_project, project, ignore=_DBT_ARTEFACTS)
+    shutil.copytree(scenario.dbt_overlay, project, ignore=_DBT_ARTEFACTS, dirs_exist_ok=True)
+    return dataclasses.replace(scenario, dbt_project=project)
 
 
 def _remove_tree(path: Path) -> None:

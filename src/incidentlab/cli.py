@@ -10,15 +10,17 @@ from incidentlab.errors import IncidentLabError
 
 
 def _build(ns: argparse.Namespace) -> None:
-    from incidentlab.build import STAGES, build
+    from incidentlab.build import build, build_all
+    from incidentlab.datasets import variant_description
 
     if ns.all:
-        plan = [(stage, variant) for variant in (False, True) for stage in STAGES]
-    else:
-        plan = [(ns.stage, ns.variant)]
-    for stage, variant in plan:
-        path = build(ns.module, stage, ns.db, variant=variant, progress=not ns.quiet)
-        print(f"built {path}")
+        for path in build_all(ns.module, progress=not ns.quiet):
+            print(f"built {path}")
+        return
+    if ns.variant is not None:
+        variant_description(ns.module, ns.variant)  # an unknown name fails before any work, naming the known ones
+    path = build(ns.module, ns.stage, ns.db, variant=ns.variant, progress=not ns.quiet)
+    print(f"built {path}")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -30,8 +32,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--stage", choices=["stale", "fixed"], default="stale",
                    help="stale: as on the morning of the incident; fixed: after the remediation")
     b.add_argument("--db", type=Path, help="where to write the warehouse (default: warehouses/MODULE/STAGE/acme.duckdb; keep the file name when you copy it)")
-    b.add_argument("--variant", action="store_true", help="replay the variant scenario (shifted dates and amounts)")
-    b.add_argument("--all", action="store_true", help="build every stage, real and variant, into warehouses/")
+    b.add_argument("--variant", metavar="NAME",
+                   help="replay the variant NAME of the incident (one of the module's [[variants]] in scenario.toml)")
+    b.add_argument("--all", action="store_true", help="build every stage, of the incident and of every variant, into warehouses/")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(run=_build)
 
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ns = parser().parse_args(argv)
     if getattr(ns, "all", False) and ns.db:
         parser().error("--all builds into warehouses/; it does not take --db")
+    if getattr(ns, "all", False) and ns.variant:
+        parser().error("--all builds every variant; it does not take --variant")
     try:
         ns.run(ns)
     except IncidentLabError as exc:

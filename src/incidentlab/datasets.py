@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import re
 import tomllib
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -53,7 +54,15 @@ class Scenario:
     audit_table: str
     remediation: list[list[str]]
     tables: dict[str, Table]
-    variant: dict
+    variants: list[dict]  # the [[variants]] specs, in file order
+    fix_hours_before_now: float = 0.0  # the remediation of `--stage fixed` runs this long before `now`
+    variant: str | None = None  # the variant's name, None for the incident itself
+    dbt_overlay: Path | None = None  # files copied over the dbt project for this variant's build
+
+    @property
+    def fixed_at(self) -> dt.datetime:
+        """When the remediation runs."""
+        return self.now - dt.timedelta(hours=self.fix_hours_before_now)
 
     def runs(self) -> list[dict]:
         """The audit log, oldest run first, as dicts."""
@@ -115,8 +124,7 @@ def read_table(path: Path, name: str, primary_key: str, columns: dict[str, str])
     return table
 
 
-def load_scenario(module: str) -> Scenario:
-    """The scenario manifest of ``module`` and all its tables, checked."""
+def _manifest(module: str) -> dict:
     folder = dataset_dir(module)
     manifest = folder / "scenario.toml"
     if not manifest.is_file():
@@ -126,6 +134,50 @@ def load_scenario(module: str) -> Scenario:
         spec = tomllib.loads(manifest.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise DatasetError(f"{_relative(manifest)}: {exc}") from None
+    _check_variants(spec.get("variants", []), _relative(manifest))
+    return spec
+
+
+_NAME = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def _check_variants(variants: list[dict], where: str) -> None:
+    seen = set()
+    for number, variant in enumerate(variants, start=1):
+        name = variant.get("name")
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise DatasetError(f"{where}: variant {number} needs a name of lowercase letters, digits and _; "
+                               f"found {name!r}.")
+        if name in seen:
+            raise DatasetError(f"{where}: two variants are named {name!r}; names must be unique.")
+        if not isinstance(variant.get("description"), str) or not variant["description"].strip():
+            raise DatasetError(f"{where}: variant {name!r} needs a description.")
+        seen.add(name)
+
+
+def variant_names(module: str) -> list[str]:
+    """The names of ``module``'s variants, in the order of its scenario.toml."""
+    return [variant["name"] for variant in _manifest(module).get("variants", [])]
+
+
+def variant_spec(variants: list[dict], name: str, module: str) -> dict:
+    """The spec of variant ``name``; an error naming the known ones if there is none."""
+    for variant in variants:
+        if variant["name"] == name:
+            return variant
+    known = ", ".join(v["name"] for v in variants) or "none"
+    raise DatasetError(f"{module} has no variant named {name!r}. Known: {known}.")
+
+
+def variant_description(module: str, name: str) -> str:
+    """How variant ``name`` differs, as a phrase completing "on another version of the incident in which …"."""
+    return variant_spec(_manifest(module).get("variants", []), name, module)["description"]
+
+
+def load_scenario(module: str) -> Scenario:
+    """The scenario manifest of ``module`` and all its tables, checked."""
+    spec = _manifest(module)
+    folder = dataset_dir(module)
     tables = {
         name: read_table(folder / f"{name}.csv", name, t["primary_key"], t["columns"])
         for name, t in spec["tables"].items()
@@ -138,5 +190,6 @@ def load_scenario(module: str) -> Scenario:
         audit_table=spec["audit_table"],
         remediation=spec["remediation"],
         tables=tables,
-        variant=spec.get("variant", {}),
+        variants=spec.get("variants", []),
+        fix_hours_before_now=spec.get("fix_hours_before_now", 0.0),
     )

@@ -37,7 +37,7 @@ def quiet_warnings() -> None:
 class Lab:
     """One kernel's private warehouse for a module, with SQL magics and dbt on it."""
 
-    def __init__(self, module: str, stage: str = "stale", variant: bool = False):
+    def __init__(self, module: str, stage: str = "stale", variant: str | None = None):
         self.module = module
         self.variant = variant
         self.stage = stage
@@ -78,6 +78,9 @@ class Lab:
         ip.user_ns[_CONNECTION_NAME] = self.con
         ip.run_line_magic("sql", f"{_CONNECTION_NAME} --alias {SQL_ALIAS}")
         ip.register_magic_function(self._dbt_magic, magic_kind="line", magic_name="dbt")
+        from incidentlab.checking.answer_log import install
+
+        install(ip)  # so a check knows whether its answer cell's latest run failed
 
     def _disconnect_magics(self) -> None:
         ip = _ipython()

@@ -35,6 +35,9 @@ def warehouses_dir() -> Path:
 WAREHOUSE_FILE = "acme.duckdb"
 
 
-def warehouse_path(module: str, stage: str, variant: bool = False) -> Path:
-    suffix = "-variant" if variant else ""
+def warehouse_path(module: str, stage: str, variant: str | None = None) -> Path:
+    """``warehouses/<module>/<stage>/acme.duckdb``, or ``<stage>-<variant>/`` for a variant's."""
+    if isinstance(variant, bool):
+        raise TypeError(f"variant is a variant's name (or None), not {variant!r}")
+    suffix = f"-{variant}" if variant else ""
     return warehouses_dir() / module / f"{stage}{suffix}" / WAREHOUSE_FILE

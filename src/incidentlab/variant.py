@@ -1,7 +1,24 @@
-"""The variant scenario: the same incident with other dates, amounts and counts.
+"""Variant scenarios: the same incident, replayed from other data, each named in scenario.toml's [[variants]].
 
-Hidden tests re-run a student's query on the variant warehouse and compare it with the reference query
-there, so an answer typed as a constant cannot pass them.
+Hidden tests re-run a student's query on every variant warehouse and compare it with the reference query
+there. Each variant changes what a class of wrong answers leans on (typed-in values, the order of run ids,
+one table's load time, an unbroken run of days, a typed list of marts), so such an answer fails on one of them.
+
+A variant's keys, applied in this order; edits name rows and dates of the original, before the shift:
+
+- ``incident_runs_earlier``: the selector change reaches that many more runs;
+- ``run_changes``: ``{run_id = {column = value}}``, edits of audit-log rows;
+- ``add_runs``: more audit-log rows, numbered after the last run;
+- ``returned_on``: every order of these dates was returned;
+- ``no_signups_on``: the customers who signed up on these dates are left out, with every row naming them;
+- ``load_delay_minutes``: ``{table = minutes}``, ingestion lands that table's rows later (rows landing after
+  ``now`` never land);
+- ``shift_days``, ``seed``, ``drop_fraction``, ``drop_from``, ``keep``: every date moves by ``shift_days``
+  (whole weeks keep the weekdays), amounts are rescaled with ``seed``, a share of the rows of ``drop_from``
+  is left out unless a ``keep`` rule holds;
+- ``shuffle_run_ids``: a seed; run ids are renumbered out of time order;
+- ``fix_hours_before_now``: when the remediation of ``--stage fixed`` runs;
+- files under ``datasets/<module>/variants/<name>/dbt/`` are copied over the dbt project for its build.
 """
 
 from __future__ import annotations
@@ -11,9 +28,18 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from incidentlab.datasets import Scenario, Table
+from incidentlab.datasets import LOADED_AT, Scenario, Table, variant_spec
+from incidentlab.errors import DatasetError
+from incidentlab.paths import dataset_dir
 
 _CENT = Decimal("0.01")
+_KEYS = {
+    "name", "description", "incident_runs_earlier", "run_changes", "add_runs", "returned_on", "no_signups_on",
+    "load_delay_minutes", "shift_days", "seed", "drop_fraction", "drop_from", "keep", "shuffle_run_ids",
+    "fix_hours_before_now",
+}
+# The tables and columns the data edits name.
+_ORDERS, _CUSTOMERS, _CUSTOMER_ID = "raw_orders", "raw_customers", "customer_id"
 
 
 def _shift(value, days: dt.timedelta):
@@ -32,6 +58,19 @@ def _kept(table: Table, row: tuple, rng: random.Random, fraction: float, keep: d
     return rng.random() >= fraction
 
 
+def _copy(table: Table, rows: list[tuple] | None = None) -> Table:
+    return Table(table.name, table.primary_key, dict(table.columns), list(table.rows if rows is None else rows))
+
+
+def _with_finish(table: Table, row: dict) -> tuple:
+    """An audit-log row as a tuple; it lands when the run finishes."""
+    missing = set(table.columns) - set(row) - {LOADED_AT}
+    if missing:
+        raise DatasetError(f"a run of the variant lacks {', '.join(sorted(missing))}: {row}")
+    row[LOADED_AT] = row["run_date"] + dt.timedelta(seconds=row["duration_seconds"])
+    return tuple(row[column] for column in table.columns)
+
+
 def _incident_earlier(table: Table, runs_earlier: int) -> None:
     """Let the selector change reach ``runs_earlier`` more runs, with the short durations it causes."""
     order = sorted(range(len(table.rows)), key=lambda i: table.rows[i][table.index("run_date")])
@@ -47,17 +86,103 @@ def _incident_earlier(table: Table, runs_earlier: int) -> None:
         table.rows[order[pos]] = tuple(row)
 
 
-def make_variant(scenario: Scenario) -> Scenario:
-    spec = scenario.variant
-    days = dt.timedelta(days=spec["shift_days"])
-    rng = random.Random(spec["seed"])
+def _change_runs(table: Table, changes: dict) -> None:
+    key = table.index(table.primary_key)
+    unknown = set(changes) - {row[key] for row in table.rows}
+    if unknown:
+        raise DatasetError(f"run_changes names runs the audit log does not have: {', '.join(sorted(unknown))}")
+    for i, row in enumerate(table.rows):
+        if row[key] in changes:
+            table.rows[i] = _with_finish(table, {**dict(zip(table.columns, row)), **changes[row[key]]})
+
+
+def _add_runs(table: Table, runs: list[dict]) -> None:
+    key = table.index(table.primary_key)
+    number = max(int(row[key].removeprefix("run_")) for row in table.rows)
+    for run in runs:
+        number += 1
+        table.rows.append(_with_finish(table, {table.primary_key: f"run_{number:03d}", **run}))
+
+
+def _shuffle_run_ids(table: Table, rng: random.Random) -> None:
+    key = table.index(table.primary_key)
+    ids = sorted(row[key] for row in table.rows)
+    rng.shuffle(ids)
+    table.rows = [row[:key] + (new,) + row[key + 1:] for row, new in zip(table.rows, ids)]
+
+
+def _all_returned(table: Table, dates: list[dt.date]) -> None:
+    date, status = table.index("order_date"), table.index("status")
+    table.rows = [row[:status] + ("returned",) + row[status + 1:] if row[date] in dates else row
+                  for row in table.rows]
+
+
+def _without_signups(tables: dict[str, Table], dates: list[dt.date]) -> None:
+    customers = tables[_CUSTOMERS]
+    signup = customers.index("signup_date")
+    gone = {row[customers.index(_CUSTOMER_ID)] for row in customers.rows if row[signup] in dates}
+    for table in tables.values():
+        if _CUSTOMER_ID in table.columns:
+            at = table.index(_CUSTOMER_ID)
+            table.rows = [row for row in table.rows if row[at] not in gone]
+
+
+def _delay_loads(table: Table, minutes: float) -> None:
+    at = table.index(LOADED_AT)
+    delay = dt.timedelta(minutes=minutes)
+    table.rows = [row[:at] + (row[at] + delay,) + row[at + 1:] for row in table.rows]
+
+
+def _edit(tables: dict[str, Table], spec: dict, audit: str) -> None:
+    """The edits that name rows and dates of the original."""
+    runs = tables[audit]
+    if spec.get("incident_runs_earlier"):
+        _incident_earlier(runs, spec["incident_runs_earlier"])
+    _change_runs(runs, spec.get("run_changes", {}))
+    _add_runs(runs, spec.get("add_runs", []))
+    if spec.get("returned_on"):
+        _all_returned(tables[_ORDERS], spec["returned_on"])
+    if spec.get("no_signups_on"):
+        _without_signups(tables, spec["no_signups_on"])
+    for name, minutes in spec.get("load_delay_minutes", {}).items():
+        _delay_loads(tables[name], minutes)
+
+
+def _shift_rescale_drop(tables: dict[str, Table], spec: dict) -> dict[str, Table]:
+    # One generator through every table in turn: the same seed gives the same amounts and rows every build.
+    days = dt.timedelta(days=spec.get("shift_days", 0))
+    rng = random.Random(spec.get("seed", 0))
+    rescale = "seed" in spec
     keep_rules = spec.get("keep", {})
-    tables = {}
-    for name, table in scenario.tables.items():
-        rows = [tuple(_rescale(_shift(v, days), rng) for v in row) for row in table.rows]
-        new = Table(table.name, table.primary_key, dict(table.columns), rows)
+    out = {}
+    for name, table in tables.items():
+        rows = [tuple(_rescale(_shift(v, days), rng) if rescale else _shift(v, days) for v in row)
+                for row in table.rows]
+        new = _copy(table, rows)
         if name in spec.get("drop_from", []):
             new.rows = [r for r in new.rows if _kept(new, r, rng, spec["drop_fraction"], keep_rules.get(name, {}))]
-        tables[name] = new
-    _incident_earlier(tables[scenario.audit_table], spec["incident_runs_earlier"])
-    return dataclasses.replace(scenario, now=scenario.now + days, tables=tables)
+        out[name] = new
+    return out
+
+
+def make_variant(scenario: Scenario, name: str) -> Scenario:
+    """The scenario of variant ``name``: its data edited, shifted and rescaled, its clock and fix time moved."""
+    spec = variant_spec(scenario.variants, name, scenario.module)
+    unknown = set(spec) - _KEYS
+    if unknown:
+        raise DatasetError(f"variant {name!r} of {scenario.module}: unknown key(s) {', '.join(sorted(unknown))}. "
+                           f"Known: {', '.join(sorted(_KEYS))}.")
+    tables = {table_name: _copy(table) for table_name, table in scenario.tables.items()}
+    _edit(tables, spec, scenario.audit_table)
+    tables = _shift_rescale_drop(tables, spec)
+    if "shuffle_run_ids" in spec:
+        _shuffle_run_ids(tables[scenario.audit_table], random.Random(spec["shuffle_run_ids"]))
+    overlay = dataset_dir(scenario.module) / "variants" / name / "dbt"
+    return dataclasses.replace(
+        scenario,
+        now=scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
+        tables=tables,
+        fix_hours_before_now=spec.get("fix_hours_before_now", scenario.fix_hours_before_now),
+        variant=name,
+        dbt_overlay=overlay if overlay.is_dir() else None,
+    )

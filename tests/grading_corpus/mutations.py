@@ -18,9 +18,12 @@ from typing import Callable
 import nbformat
 
 from incidentlab.grading.course import Course
+from incidentlab.not_answered import NOT_ANSWERED_SQL
+from incidentlab.paths import project_root
 from incidentlab.grading.repair import grade_id
 
 STATIC = Path(__file__).parent / "static"
+MASTERS = project_root() / "notebooks"
 
 
 def _meta(cell) -> dict:
@@ -61,7 +64,7 @@ def wrong(cell) -> None:
     """A plausible wrong answer in an answer cell (the result variable exists, its content is wrong)."""
     first = cell.source.lstrip().split("\n", 1)[0]
     if first.startswith("%%sql"):
-        cell.source = f"{first}\nselect 42 as wrong_answer"
+        cell.source = f"{first}\nselect 42 as wrong_answer from stg_orders limit 1"
     else:
         cell.source = "wrong_answer = 42"
 
@@ -86,7 +89,8 @@ for path in pathlib.Path(os.environ["INCIDENTLAB_WAREHOUSES"]).rglob("*.duckdb")
 os.remove(lab.path)"""
 
 
-# Each mutation edits the first notebook of a solved submission in place.
+# Each mutation edits the first notebook of a solved submission in place. Grading runs none of the student's
+# Python: the attacks that need a kernel change nothing, and the ones in SQL are judged like any answer.
 def infinite_loop(nb):
     _insert(nb, "while True:\n    pass")
 
@@ -97,6 +101,54 @@ def vandal(nb):
 
 def delete_warehouses(nb):
     _insert(nb, DELETE_WAREHOUSES)
+
+
+def silence_the_checks(nb):
+    """A blank notebook that silences stderr, where the checks used to report failures."""
+    for cell in _answers(nb):
+        cell.source = cell.source.split("\n", 1)[0] + "\n" + NOT_ANSWERED_SQL
+    _insert(nb, "import os, sys\nsys.stderr = sys.stdout\nos.dup2(os.open(os.devnull, os.O_WRONLY), 2)")
+
+
+def patch_the_checks(nb):
+    """Wrong answers, and every check replaced by one that always passes."""
+    wrong_answers(nb)
+    _insert(nb, "import incidentlab.checking.question as q, incidentlab.grading.grade_answers as g\n"
+                "q.Question.check = lambda self, answer=None: print('ok')\n"
+                "g.hidden_check = lambda question: print('ok')")
+
+
+def kill_the_grader(nb):
+    _insert(nb, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
+
+
+def expand_the_key(nb):
+    """jupysql's {{ }} expansion, to run whatever a Python variable holds."""
+    for cell in _answers(nb):
+        first = cell.source.lstrip().split("\n", 1)[0]
+        name = first.split()[1].removeprefix("answer_")
+        cell.source = f"{first}\n{{{{ex.{name}.reference}}}}"
+
+
+def read_the_masters(nb):
+    """SQL that reads the masters (or any file) by absolute path."""
+    for cell in _answers(nb):
+        first = cell.source.lstrip().split("\n", 1)[0]
+        cell.source = f"{first}\nselect * from read_text('{MASTERS}/*.ipynb')"
+
+
+def several_statements(nb):
+    for cell in _answers(nb):
+        first, _, body = cell.source.lstrip().partition("\n")
+        cell.source = f"{first}\ncreate temp table t as select 1 as x;\n{body}"
+
+
+def sql_hog(nb):
+    """A query that would run for hours and eat memory: the per-query limit stops it."""
+    cell = _answers(nb)[0]
+    first = cell.source.lstrip().split("\n", 1)[0]
+    cell.source = (f"{first}\nselect list(a.range) as hog from range(100000000) as a, "
+                   "stg_pipeline_runs group by all")
 
 
 def edited_test_cell(nb):
@@ -158,22 +210,30 @@ class Case:
     full_marks: bool | None = None  # True: every point; False: fewer; None: not asserted
     static: str | None = None
     form: str = "folder"  # how the LMS hands it in: folder, zip or ipynb (single-notebook assignments)
+    zero: bool = False  # not a single point
 
 
 CASES: dict[str, Case] = {
     "good": Case(lambda nb: None, "graded", "", full_marks=True),
     "good_zip": Case(lambda nb: None, "graded", "", full_marks=True, form="zip"),
-    "wrong": Case(wrong_answers, "graded", "", full_marks=False),
-    "infinite_loop": Case(infinite_loop, "graded", "per-cell time limit", full_marks=True),
-    "vandal": Case(vandal, "graded", "", full_marks=False),
-    "delete_warehouses": Case(delete_warehouses, "graded", ""),  # the kernel's open copy may still answer
+    "wrong": Case(wrong_answers, "graded", "", full_marks=False, zero=True),
+    "infinite_loop": Case(infinite_loop, "graded", "", full_marks=True),
+    "vandal": Case(vandal, "graded", "", full_marks=True),
+    "delete_warehouses": Case(delete_warehouses, "graded", "", full_marks=True),
+    "silence_the_checks": Case(silence_the_checks, "graded", "", zero=True),
+    "patch_the_checks": Case(patch_the_checks, "graded", "", zero=True),
+    "kill_the_grader": Case(kill_the_grader, "graded", "", full_marks=True),
+    "expand_the_key": Case(expand_the_key, "graded", "", zero=True),
+    "read_the_masters": Case(read_the_masters, "graded", "", zero=True),
+    "several_statements": Case(several_statements, "graded", "", zero=True),
+    "sql_hog": Case(sql_hog, "graded", "", full_marks=False),
     "edited_test_cell": Case(edited_test_cell, "graded", "", full_marks=False),
     "deleted_test_cell": Case(deleted_test_cell, "graded", "deleted; restored", full_marks=True),
     "deleted_answer_cell": Case(deleted_answer_cell, "graded", "deleted; restored", full_marks=False),
     "reordered": Case(reordered, "graded", "released order", full_marks=True),
     "to_markdown": Case(to_markdown, "graded", "changed back", full_marks=True),
     "duplicated": Case(duplicated, "graded", "duplicated", full_marks=True),
-    "os_exit": Case(os_exit, "graded", "kernel died", full_marks=False),
+    "os_exit": Case(os_exit, "graded", "", full_marks=True),
     "big_output": Case(big_output, "graded", "", full_marks=True),
     "stderr": Case(stderr, "graded", "", full_marks=True),
     "invalid_json": Case(None, "partial", "not valid notebook JSON (line", static="truncated.ipynb"),

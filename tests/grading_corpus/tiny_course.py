@@ -1,4 +1,7 @@
-"""A one-notebook course on the WT-06 warehouse, small enough to grade many times in the tests."""
+"""A one-notebook course on the WT-06 warehouse, small enough to grade many times in the tests.
+
+Its two questions are wt06_data_stale's, so the module's answer key judges them (``autograde(…, module=MODULE)``).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +13,18 @@ from traitlets.config import Config
 from incidentlab.grading.course import Course
 
 ASSIGNMENT = "tiny"
-ANSWER_SQL = "select max(order_date) as last_day from fct_revenue_daily"
-HOURS_CODE = ('hours = (lab.now - lab.query("select max(updated_at) as t from fct_revenue_daily").t[0])'
-              '.total_seconds() / 3600')
+MODULE = "wt06_data_stale"
+# Right answers, written as a student would (the answer key's own queries are other texts).
+ANSWERS = {
+    "hours_stale": "select 'fct_revenue_daily' as model, max(updated_at) as last_refreshed_at,\n"
+                   "       round(epoch(scenario_now() - max(updated_at)) / 3600, 1) as hours_stale\n"
+                   "from fct_revenue_daily\nunion all\n"
+                   "select 'fct_daily_signups', max(updated_at), round(epoch(scenario_now() - max(updated_at)) / 3600, 1)\n"
+                   "from fct_daily_signups",
+    "phantom_count": "select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs\n"
+                     "from stg_pipeline_runs where status = 'success' and exit_code = 0",
+}
+POINTS = {"hours_stale": 2, "phantom_count": 1}
 
 
 def _cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:
@@ -28,19 +40,21 @@ def master() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        _cell("markdown", "# Tiny\nWhen did the dashboard stop?", grade_id="intro", locked=True),
-        _cell("code", 'from incidentlab.notebook import start\nlab = start("wt06_data_stale")'),
-        _cell("code", f"%%sql latest <<\n{ANSWER_SQL}", grade_id="answer_last_day", solution=True),
-        _cell("code", 'assert "latest" in dir(), "run your query first"\n'
-                      "### BEGIN HIDDEN TESTS\n"
-                      'assert str(latest.DataFrame().iloc[0, 0])[:10] == "2024-02-08", "not the last day shown"\n'
-                      "### END HIDDEN TESTS",
-              grade_id="check_last_day", grade=True, locked=True, points=2),
-        _cell("code", f"### BEGIN SOLUTION\n{HOURS_CODE}\n### END SOLUTION", grade_id="answer_hours",
-              solution=True),
-        _cell("code", 'assert round(hours, 1) == 86.8, "hours since the marts were refreshed: not quite"',
-              grade_id="check_hours", grade=True, locked=True, points=1),
+        _cell("markdown", "# Tiny\nHow stale are the marts, and how many runs were phantom successes?",
+              grade_id="intro", locked=True),
+        _cell("code", f'from incidentlab.notebook import start\nlab = start("{MODULE}")\n'
+                      f'from incidentlab.exercises import load\nex = load("{MODULE}")',
+              grade_id="setup", locked=True),
     ]
+    for question, sql in ANSWERS.items():
+        nb.cells += [
+            _cell("code", f"%%sql answer_{question} <<\n-- ### BEGIN SOLUTION\n{sql}\n-- ### END SOLUTION",
+                  grade_id=f"t_{question}_answer", solution=True),
+            _cell("code", f"ex.{question}.check()\n### BEGIN HIDDEN TESTS\n"
+                          "from incidentlab.grading.grade_answers import hidden_check\n"
+                          f"hidden_check(ex.{question})\n### END HIDDEN TESTS",
+                  grade_id=f"t_{question}_test", grade=True, locked=True, points=POINTS[question]),
+        ]
     return nb
 
 
@@ -49,6 +63,9 @@ def make_course(root: Path) -> Course:
     config = Config()
     config.CourseDirectory.root = str(root)
     config.CourseDirectory.course_id = "tiny_course"
+    from incidentlab.nbgrader_stub import generate_assignment_preprocessors
+
+    config.GenerateAssignment.preprocessors = generate_assignment_preprocessors()
     source = root / "source" / ASSIGNMENT
     source.mkdir(parents=True)
     nbformat.write(master(), source / f"{ASSIGNMENT}.ipynb")

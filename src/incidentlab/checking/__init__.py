@@ -1,25 +1,23 @@
-"""Graded exercises: questions with visible and hidden tests, and the engine that compares query results.
+"""The student's side of graded exercises: the questions' checks, the answer cells' SQL, the result comparison.
 
-    from incidentlab.checking import Question, NOT_ANSWERED_SQL
+    from incidentlab.exercises import load
+    ex = load("wt06_data_stale")
+    ex.hours_stale.check()
+
+Nothing here holds an answer: the keys and the hidden checks are the grader's (``incidentlab.grading``).
 """
 
-from incidentlab.checking.answers import NOT_ANSWERED_SQL, AnswerError, is_not_answered, sql_of
+from incidentlab.checking.answer_sql import AnswerSqlError, NotAnswered, query_of
 from incidentlab.checking.compare import compare, shape_problems
-from incidentlab.checking.question import Question, ReferenceQueryError
-from incidentlab.checking.warehouses import TIME_LIMIT_SECONDS, QueryError, QueryTimeout, private_copy, run_query
+from incidentlab.checking.question import Question
+from incidentlab.not_answered import NOT_ANSWERED_SQL
 
 __all__ = [
     "NOT_ANSWERED_SQL",
-    "TIME_LIMIT_SECONDS",
-    "AnswerError",
+    "AnswerSqlError",
+    "NotAnswered",
     "Question",
-    "QueryError",
-    "QueryTimeout",
-    "ReferenceQueryError",
     "compare",
-    "is_not_answered",
-    "private_copy",
-    "run_query",
+    "query_of",
     "shape_problems",
-    "sql_of",
 ]

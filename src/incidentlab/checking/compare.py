@@ -152,8 +152,8 @@ def _count(count: int, singular: str, plural: str) -> str:
     return f"{count} {singular if count == 1 else plural}"
 
 
-def column_problems(actual: pd.DataFrame, expected: pd.DataFrame) -> list[str]:
-    got, want = normalize_columns(actual), normalize_columns(expected)
+def column_problems(got: list[str], want: list[str]) -> list[str]:
+    """What is wrong with the column names ``got`` (lower-case) against ``want``."""
     problems = []
     repeated = sorted(name for name, count in Counter(got).items() if count > 1)
     if repeated:
@@ -170,14 +170,14 @@ def column_problems(actual: pd.DataFrame, expected: pd.DataFrame) -> list[str]:
     return problems
 
 
-def shape_problems(actual: pd.DataFrame, expected: pd.DataFrame) -> list[str]:
-    """What the visible test checks: column names and row count."""
-    problems = column_problems(actual, expected)
-    if len(actual) != len(expected):
-        problems.append(f"your result has {_plural(len(actual), 'row')}; expected {_plural(len(expected), 'row')}")
-        if not problems[:-1] and len(actual) > len(expected):
-            columns = normalize_columns(expected)
-            copies = _duplicated(rows_of(actual, columns), rows_of(expected, columns))
+def shape_problems(actual: pd.DataFrame, columns: list[str], rows: int) -> list[str]:
+    """What the student's check compares: the column names and the number of rows."""
+    problems = column_problems(normalize_columns(actual), [c.lower() for c in columns])
+    if len(actual) != rows:
+        problems.append(f"your result has {_plural(len(actual), 'row')}; expected {_plural(rows, 'row')}")
+        if not problems[:-1] and len(actual) > rows:
+            own = rows_of(actual, normalize_columns(actual))
+            copies = len(own) - len(set(own))
             if copies:
                 problems.append(_duplicates_message(copies))
     return problems
@@ -185,7 +185,7 @@ def shape_problems(actual: pd.DataFrame, expected: pd.DataFrame) -> list[str]:
 
 def compare(actual: pd.DataFrame, expected: pd.DataFrame, ordered: bool = False) -> list[str]:
     """Every way ``actual`` differs from ``expected``, as sentences; an empty list means they are equal."""
-    problems = column_problems(actual, expected)
+    problems = column_problems(normalize_columns(actual), normalize_columns(expected))
     if problems:
         return problems
     columns = normalize_columns(expected)

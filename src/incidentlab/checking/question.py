@@ -1,55 +1,33 @@
-"""A graded question: the reference query and the visible and hidden tests a notebook's test cell calls.
+"""A graded question as the student's notebook sees it, and the check its test cell calls.
 
-Checks never raise on a wrong or missing answer: they write what is wrong to stderr, which nbgrader scores
-as 0 points, and return. Success is one line on stdout. No message shows a value of the reference result.
+The check compares what a student can be told without giving the answer away: the column names and the number
+of rows of their result. It holds no reference query and no expected value: the values are judged when the
+notebook is graded, from the answer key on the instructor's side (``incidentlab.grading.answer_key``).
+
+A check never raises: what is wrong goes to stderr in plain words (nbgrader scores a test cell with stderr
+output 0), success is one line on stdout. It never judges an older answer than the one the answer cell holds.
 """
 
 from __future__ import annotations
 
-import functools
 import sys
 import warnings
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 
 import pandas as pd
 
-from incidentlab.checking.answers import AnswerError, is_not_answered, sql_of
-from incidentlab.checking.compare import compare, shape_problems
-from incidentlab.checking.warehouses import QueryError, QueryTimeout, private_copy, run_query
-from incidentlab.errors import IncidentLabError
+from incidentlab.checking.answer_log import answer_log
+from incidentlab.checking.answer_sql import AnswerSqlError, NotAnswered, header, query_of
+from incidentlab.checking.compare import shape_problems
+from incidentlab.not_answered import NOT_ANSWERED_COLUMN
 
 STAGES = ("stale", "fixed")
-_VARIANT = "another version of the incident (other dates, amounts and counts)"
-
-
-class ReferenceQueryError(IncidentLabError):
-    """A question's own reference query fails: the course has a bug."""
-
-
-@functools.lru_cache(maxsize=256)
-def _reference_result(reference: str, path: Path) -> pd.DataFrame:
-    return run_query(path, reference)
+GRADED_LATER = ("The values are checked when your notebook is graded, on this warehouse and on other versions "
+                "of the incident, so compute every value with SQL.")
 
 
 class _Failed(Exception):
-    """Internal: a check ends with this message on stderr."""
-
-
-def _reported(check):
-    """Run a check with library warnings silenced; its failure becomes a message on stderr, never a traceback."""
-
-    @functools.wraps(check)
-    def run(self, answer) -> None:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                check(self, answer)
-            except _Failed as failed:
-                sys.stdout.flush()
-                print(failed, file=sys.stderr, flush=True)
-
-    return run
+    """Internal: the check ends with this message on stderr."""
 
 
 @dataclass(frozen=True)
@@ -57,108 +35,102 @@ class Question:
     module: str
     name: str
     title: str
-    reference: str
+    columns: tuple[str, ...]
+    rows: int
+    notebook: str = ""
     stage: str = "stale"
     ordered: bool = False
     hint: str = ""
+    points: float = field(default=1, compare=False)
 
     def __post_init__(self):
         if self.stage not in STAGES:
             raise ValueError(f"question {self.name!r}: stage must be one of {STAGES}, not {self.stage!r}")
         if not self.name.isidentifier():
             raise ValueError(f"question name {self.name!r} must be a Python identifier")
-        if not self.reference.strip():
-            raise ValueError(f"question {self.name!r} has an empty reference query")
+        if not self.columns:
+            raise ValueError(f"question {self.name!r} names no columns")
 
-    def __repr__(self) -> str:  # never show the reference
-        return f"Question({self.module}.{self.name}: {self.title!r})"
+    @property
+    def variable(self) -> str:
+        return f"answer_{self.name}"
 
-    # -- what the test cells call ---------------------------------------------------------------------
-    @_reported
-    def check(self, answer) -> None:
-        """The visible test: the answer's column names and number of rows."""
-        problems = shape_problems(self._answer_result(answer), self.expected())
-        if problems:
-            raise _Failed(self._failure("not right yet:", problems, hint=True))
-        _say(f"✓ {self.title}: the columns and the number of rows are right. "
-             "(The values are checked when the notebook is graded.)")
-
-    @_reported
-    def check_hidden(self, answer) -> None:
-        """The hidden test: the values, here and on the variant warehouse (no constants typed in)."""
-        problems = compare(self._answer_result(answer), self.expected(), self.ordered)
-        if problems:
-            raise _Failed(self._failure(
-                f"hidden check 1 of 2 failed: the values on the {self.stage} warehouse are not the expected "
-                "ones:", problems))
-        self._check_variant(sql_of(answer))
-        _say(f"✓ {self.title}: the values are right, also on {_VARIANT}.")
-
-    # -- for tests and notebooks ------------------------------------------------------------------------
-    def expected(self, variant: bool = False) -> pd.DataFrame:
-        """The reference result on the pristine warehouse of the question's stage (or its variant)."""
-        path = private_copy(self.module, self.stage, variant)
-        try:
-            return _reference_result(self.reference, path)
-        except QueryError as exc:
-            raise ReferenceQueryError(
-                f"the reference query of question {self.module}.{self.name} fails on the "
-                f"{self.stage}{'-variant' if variant else ''} warehouse: {exc}. The course has a bug: "
-                "please report it."
-            ) from None
+    def check(self, answer=None) -> None:
+        """The student's check: the answer cell ran, holds one query, and its result has the right shape."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                frame = self._fresh_result(answer)
+                problems = shape_problems(frame, list(self.columns), self.rows)
+                if problems:
+                    lines = [f"✗ {self.title}: not right yet:"] + [f"  - {p}" for p in problems]
+                    if self.hint:
+                        lines.append(f"  Hint: {self.hint}")
+                    raise _Failed("\n".join(lines))
+            except _Failed as failed:
+                sys.stdout.flush()
+                print(failed, file=sys.stderr, flush=True)
+                return
+        print(f"✓ {self.title}: the columns and the number of rows are right. {GRADED_LATER}", flush=True)
 
     # -- the steps ------------------------------------------------------------------------------------
-    def _answer_result(self, answer) -> pd.DataFrame:
-        """The answer's result on the pristine warehouse of the question's stage."""
-        try:
-            sql = sql_of(answer)
-        except AnswerError as exc:
-            raise _Failed(f"✗ {self.title}: {exc}.") from None
-        frame = answer if sql is None else None
-        if is_not_answered(sql, frame):
-            raise _Failed(f"✗ {self.title}: not answered yet (0 points). Replace the placeholder query in the "
-                          "answer cell above with yours, run that cell, then run this one again.")
-        if frame is not None:
-            return frame
-        try:
-            return run_query(private_copy(self.module, self.stage), sql)
-        except QueryTimeout as exc:
-            raise _Failed(f"✗ {self.title}: your query could not be checked: {exc}. A join without a "
-                          "complete `on` condition can multiply rows without end; check your joins.") from None
-        except QueryError as exc:
-            raise _Failed(
-                f"✗ {self.title}: your query fails on the {self.stage} warehouse: {exc}\n"
-                "  The answer must be one query that reads the warehouse's tables (tables you created in this "
-                "notebook, or changes you made to it, are not there)."
-            ) from None
+    def _fail(self, message: str) -> _Failed:
+        return _Failed(f"✗ {self.title}: {message}")
 
-    def _check_variant(self, sql: str | None) -> None:
-        if sql is None:
-            raise _Failed(f"✗ {self.title}: hidden check 2 of 2 needs your SQL: answer in a cell that starts "
-                          "with `%%sql answer_<name> <<` rather than with a DataFrame.")
-        try:
-            actual = run_query(private_copy(self.module, self.stage, variant=True), sql)
-        except QueryTimeout as exc:
-            raise _Failed(f"✗ {self.title}: hidden check 2 of 2 failed: on {_VARIANT} your query {exc}.") \
-                from None
-        except QueryError as exc:
-            raise _Failed(
-                f"✗ {self.title}: hidden check 2 of 2 failed: your query fails on {_VARIANT}: {exc}\n"
-                "  It works on this warehouse, so it may depend on something only this version holds."
-            ) from None
-        problems = compare(actual, self.expected(variant=True), self.ordered)
-        if problems:
-            raise _Failed(self._failure(
-                f"hidden check 2 of 2 failed: your query gives different values on {_VARIANT}. It may contain "
-                "typed-in constants (dates, counts, amounts, ids) instead of computing them from the tables:",
-                problems))
-
-    def _failure(self, headline: str, problems: list[str], hint: bool = False) -> str:
-        lines = [f"✗ {self.title}: {headline}"] + [f"  - {problem}" for problem in problems]
-        if hint and self.hint:
-            lines.append(f"  Hint: {self.hint}")
-        return "\n".join(lines)
+    def _fresh_result(self, answer) -> pd.DataFrame:
+        """The result of the answer cell's latest run; a failure if that run failed or is not a query."""
+        log = answer_log()
+        run = log.latest(self.variable)
+        last = log.last
+        if last is not None and not last.ok and last is not run and (run is None or last.count > run.count) \
+                and _looks_like_sql(last.source):
+            raise self._fail(f"the cell you ran before this check failed ({last.error}). If it is the answer "
+                             f"cell, its first line must be `{header(self.name)}`: put it back, run the cell, "
+                             "then this check.")
+        if run is not None and not run.ok:
+            raise self._fail(f"the answer cell failed when you last ran it, so there is nothing new to check: "
+                             f"{run.error}\n  Fix the query, run the answer cell, then this check.")
+        if run is not None:
+            try:
+                query_of(run.source, self.name)
+            except NotAnswered:
+                raise self._fail("not answered yet (0 points). Replace the placeholder query in the answer cell "
+                                 "above with yours, run that cell, then run this one again.") from None
+            except AnswerSqlError as exc:
+                raise self._fail(f"{exc}.") from None
+        if answer is None:
+            answer = _user_variable(self.variable)
+        if answer is None:
+            raise self._fail(f"there is no answer yet: run the answer cell above (it starts with "
+                             f"`{header(self.name)}`), then this check.")
+        frame = _frame(answer)
+        if frame is None:
+            raise self._fail(f"`{self.variable}` is a {type(answer).__name__}, not a query result: the answer "
+                             f"cell must start with `{header(self.name)}`; run it again, then this check.")
+        if [str(c).lower() for c in frame.columns] == [NOT_ANSWERED_COLUMN]:
+            raise self._fail("not answered yet (0 points). Replace the placeholder query in the answer cell "
+                             "above with yours, run that cell, then run this one again.")
+        return frame
 
 
-def _say(message: str) -> None:
-    print(message, file=sys.stdout, flush=True)
+def _looks_like_sql(source: str) -> bool:
+    text = source.lstrip().lower()
+    return not text.startswith("%") and any(word in text.split() for word in ("select", "from", "with"))
+
+
+def _user_variable(name: str):
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    ip = get_ipython()
+    return None if ip is None else ip.user_ns.get(name)
+
+
+def _frame(answer) -> pd.DataFrame | None:
+    if isinstance(answer, pd.DataFrame):
+        return answer
+    to_frame = getattr(answer, "DataFrame", None)  # jupysql's ResultSet
+    if callable(to_frame):
+        return to_frame()
+    return None

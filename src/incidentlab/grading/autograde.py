@@ -17,8 +17,9 @@ from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic, gradebook
 from incidentlab.grading.course import Course
 from incidentlab.grading.limits import Limits
+from incidentlab.grading.pool import Pool
 from incidentlab.grading.sandbox import Job, grade
-from incidentlab.paths import warehouse_path, warehouses_dir
+from incidentlab.paths import warehouses_dir
 
 
 @dataclass
@@ -42,10 +43,13 @@ class Summary:
         return out
 
 
-def fingerprint(course: Course, student: str, limits: Limits) -> str:
-    """Changes when the submission, the release or the limits change (then the student is graded again)."""
-    digest = hashlib.sha256(json.dumps(asdict(limits), sort_keys=True).encode())
-    for folder in (course.submitted(student), course.release):
+def fingerprint(course: Course, student: str, limits: Limits, execute: bool = False) -> str:
+    """Changes when the submission, the release, the answer key or the limits change (then the student is
+    graded again)."""
+    from incidentlab.grading.answer_key import key_folder
+
+    digest = hashlib.sha256(json.dumps([asdict(limits), execute], sort_keys=True).encode())
+    for folder in (course.submitted(student), course.release, key_folder(course.assignment)):
         for path in sorted(p for p in folder.rglob("*") if p.is_file()):
             digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -85,9 +89,18 @@ def record(course: Course, result: dict) -> None:
     atomic.write_json(course.result_file(student), kept)
 
 
+def _failed(job: Job, reason: str) -> dict:
+    """The submission stopped its grader (killed it, or outlived the limit): it scores 0, with the reason."""
+    return {"student": job.student, "assignment": job.assignment, "fingerprint": job.fingerprint,
+            "status": "failed", "reason": reason, "notebooks": {}, "autograded": None, "seconds": 0.0}
+
+
 def _check_warehouses(module: str) -> Path:
-    missing = [str(warehouse_path(module, stage, variant)) for stage in ("stale", "fixed")
-               for variant in (False, True) if not warehouse_path(module, stage, variant).exists()]
+    """Every warehouse the answer key is judged on must be built (and the key must load)."""
+    from incidentlab.grading.answer_key import judge_for, versions
+
+    stages = sorted({q.stage for q in judge_for(module).questions.values()})
+    missing = [str(path) for stage in stages for _, _, path in versions(module, stage) if not path.exists()]
     if missing:
         raise IncidentLabError(f"warehouses are missing ({', '.join(missing)}); run `make warehouses` first")
     return warehouses_dir()
@@ -107,13 +120,14 @@ def make_executor(workers: int, scheduler: str | None):
 
 def autograde(course: Course, students: list[str] | None = None, *, workers: int | None = None,
               scheduler: str | None = None, executor: cf.Executor | None = None, limits: Limits = Limits(),
-              force: bool = False, progress: bool = True, module: str = "wt06_data_stale",
+              force: bool = False, progress: bool = True, module: str | None = None, execute: bool = False,
               on_result=None) -> Summary:
     """Grade each collected submission not graded yet (or all with ``force``); merge results as they come."""
     from tqdm import tqdm
 
     started = time.monotonic()
     course.notebooks()  # a release must exist
+    module = module or course.assignment
     warehouses = _check_warehouses(module)
     students = students if students is not None else course.students()
     work = course.pipeline / "work"
@@ -122,7 +136,7 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
 
     jobs = []
     for student in students:
-        print_ = fingerprint(course, student, limits)
+        print_ = fingerprint(course, student, limits, execute)
         if not force and _is_done(course, student, print_):
             summary.skipped.append(student)
             continue
@@ -130,9 +144,30 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
                         submitted=str(course.submitted(student)), release=str(course.release),
                         source=str(course.source), template_db=str(template), warehouses=str(warehouses),
                         sandbox=str(work / "sandboxes" / student), fingerprint=print_,
-                        config=dict(course.config), limits=limits))
+                        config=dict(course.config), limits=limits, module=module, execute=execute))
 
     bar = tqdm(total=len(jobs), desc="autograde", unit="submission", disable=not progress)
+
+    def done(result: dict, job: Job) -> None:
+        record(course, result)
+        shutil.rmtree(job.sandbox, ignore_errors=True)
+        summary.results[job.student] = result
+        bar.update()
+        if on_result is not None:
+            on_result(result)
+
+    if executor is None and scheduler is None:
+        def finished(job: Job, kind: str, payload) -> None:
+            if job.execute:
+                from incidentlab.grading.execute import kill_sandbox_processes
+
+                kill_sandbox_processes(Path(job.sandbox))
+            outcomes = {"ok": lambda: payload, "lost": lambda: _failed(job, payload),
+                        "error": lambda: _crashed(job, RuntimeError(payload))}
+            done(outcomes[kind](), job)
+
+        Pool(summary.workers, grade, timeout=limits.submission_timeout).run(jobs, finished)
+        jobs = []
     attempts = 0
     while jobs:
         attempts += 1
@@ -155,12 +190,7 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
                     result = _crashed(job, exc)
                 except Exception as exc:
                     result = _crashed(job, exc)
-                record(course, result)
-                shutil.rmtree(job.sandbox, ignore_errors=True)
-                summary.results[job.student] = result
-                bar.update()
-                if on_result is not None:
-                    on_result(result)
+                done(result, job)
         finally:
             if isinstance(own, cf.ProcessPoolExecutor):
                 own.shutdown(wait=True, cancel_futures=True)

@@ -34,9 +34,10 @@ def _autograde(ns: argparse.Namespace) -> None:
     from incidentlab.grading.autograde import autograde
 
     course = _course(ns)
-    limits = Limits(cell_timeout=ns.cell_timeout, notebook_timeout=ns.notebook_timeout)
+    limits = Limits(query_timeout=ns.query_timeout, submission_timeout=ns.submission_timeout,
+                    cell_timeout=ns.cell_timeout, notebook_timeout=ns.notebook_timeout)
     summary = autograde(course, ns.student or None, workers=ns.workers, scheduler=ns.scheduler, limits=limits,
-                        force=ns.force, progress=not ns.quiet)
+                        force=ns.force, progress=not ns.quiet, module=ns.module, execute=ns.execute)
     print("\n".join(summary.lines()))
 
 
@@ -44,7 +45,7 @@ def _feedback(ns: argparse.Namespace) -> None:
     from incidentlab.grading.feedback import feedback
 
     course = _course(ns)
-    problems = feedback(course, ns.student or None, progress=not ns.quiet)
+    problems = feedback(course, ns.student or None, progress=not ns.quiet, module=ns.module)
     print(f"feedback for {len(problems)} student(s) in {course.feedback('STUDENT')}")
     bad = {s: p for s, p in problems.items() if p}
     for student, lines in sorted(bad.items()):
@@ -72,6 +73,7 @@ def register(commands) -> None:
     common.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, help=f"default: {DEFAULT_ASSIGNMENT}")
     common.add_argument("--config", type=Path, help="nbgrader config (default: grading/nbgrader_config.py)")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
+    common.add_argument("--module", help="the module whose answer key judges the answers (default: the assignment)")
 
     s = steps.add_parser("release", parents=[common], help="generate the student version (nbgrader)")
     s.set_defaults(run=_release)
@@ -83,10 +85,17 @@ def register(commands) -> None:
     s = steps.add_parser("autograde", parents=[common], help="grade every collected submission in sandboxes")
     s.add_argument("--workers", type=int, default=os.cpu_count(), help="parallel sandboxes (default: CPU count)")
     s.add_argument("--scheduler", help="a dask scheduler address (tcp://host:port) to grade on its workers")
+    s.add_argument("--query-timeout", type=float, default=Limits.query_timeout,
+                   help=f"seconds one answer's query may run on one warehouse (default {Limits.query_timeout:g})")
+    s.add_argument("--submission-timeout", type=int, default=Limits.submission_timeout,
+                   help=f"seconds of wall clock for one whole submission (default {Limits.submission_timeout})")
+    s.add_argument("--execute", action="store_true",
+                   help="also run the notebooks in a kernel, so the feedback shows the student's outputs "
+                        "(scores still come from the answer key)")
     s.add_argument("--cell-timeout", type=int, default=Limits.cell_timeout,
-                   help=f"seconds one cell may run (default {Limits.cell_timeout})")
+                   help=f"with --execute: seconds one cell may run (default {Limits.cell_timeout})")
     s.add_argument("--notebook-timeout", type=int, default=Limits.notebook_timeout,
-                   help=f"seconds one notebook may run (default {Limits.notebook_timeout})")
+                   help=f"with --execute: seconds one notebook may run (default {Limits.notebook_timeout})")
     s.add_argument("--force", action="store_true", help="grade again even unchanged, already graded submissions")
     s.add_argument("--student", action="append", help="only this student (repeatable)")
     s.set_defaults(run=_autograde)

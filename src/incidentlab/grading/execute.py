@@ -1,11 +1,16 @@
-"""nbgrader's Execute step with the limits a batch needs: a time budget per notebook, the kernel's own
-environment (HOME, TMPDIR, warehouses of the sandbox), a kernel that dies only fails the cells left, and a
-cap on the size of any single output."""
+"""nbgrader's Execute step with the limits a batch needs, for instructors who want executed notebooks in the
+feedback: a time budget per notebook, the kernel's own environment (HOME, TMPDIR, warehouses of the sandbox),
+memory, CPU and file-size limits on the kernel process, a kernel that dies only fails the cells left, every
+process the kernel started killed at the end, and a cap on the size of any single output. Scores never come
+from this run: ``GradeAnswers`` judges the answers after it."""
 
 from __future__ import annotations
 
 import os
+import resource
+import signal
 import time
+from pathlib import Path
 
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
@@ -29,9 +34,19 @@ class SandboxedExecute(Execute):
     kernel_env = Dict({}, help="environment variables set for the kernel, on top of the grader's").tag(config=True)
     kernel_log = Unicode("", help="file for the kernel process's own stdout/stderr (default: the grader's)"
                          ).tag(config=True)
+    memory_limit = Integer(4 << 30, help="bytes of address space the kernel and its children may map"
+                           ).tag(config=True)
+
+    def _limit_resources(self) -> None:
+        """Runs in the kernel's process before it starts (and is inherited by everything it starts)."""
+        cpu = int(self.notebook_timeout) + 60
+        for limit, value in ((resource.RLIMIT_AS, self.memory_limit), (resource.RLIMIT_CPU, cpu),
+                             (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
+            resource.setrlimit(limit, (value, value))
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("env", {**os.environ, **self.kernel_env})
+        kwargs.setdefault("preexec_fn", self._limit_resources)
         if not self.kernel_log:
             return await super().async_start_new_kernel(**kwargs)
         # The kernel process's own messages (not the student's output, which goes to the notebook) stay out of
@@ -96,3 +111,24 @@ class TruncateOutputs(NbGraderPreprocessor):
             if "traceback" in output:
                 output.traceback = [self._cut(line) for line in output.traceback]
         return cell, resources
+
+
+def kill_sandbox_processes(sandbox: Path) -> list[int]:
+    """Kill every process left from a sandbox's kernel, even one that left its process group (``setsid``):
+    they are found by the ``INCIDENTLAB_SANDBOX`` variable the kernel's environment carries."""
+    marker = f"INCIDENTLAB_SANDBOX={sandbox}".encode()
+    killed = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            environ = (entry / "environ").read_bytes()
+        except OSError:
+            continue
+        if marker in environ.split(b"\0"):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed.append(int(entry.name))
+            except OSError:
+                pass
+    return killed

@@ -69,27 +69,27 @@ def page_text(path: Path) -> str:
     return html.unescape(re.sub(r"<[^>]+>", "", path.read_text(encoding="utf-8")))
 
 
-def _questions(assignment: str) -> list:
-    """The assignment's graded questions (reference SQL and hints), when it has an exercises module."""
-    import importlib
+def _key_and_hints(module: str) -> tuple[list[str], list[str]]:
+    """The module's answer key queries and its questions' hints (none when it has no key)."""
+    from incidentlab.exercises import load, modules
+    from incidentlab.grading.answer_key import AnswerKeyError, read_key
 
     try:
-        module = importlib.import_module(f"incidentlab.exercises.{assignment}")
-    except ModuleNotFoundError:
-        return []
-    return list(getattr(module, "QUESTIONS", []))
+        key = list(read_key(module).values())
+    except AnswerKeyError:
+        key = []
+    hints = [q.hint for q in load(module)] if module in modules() else []
+    return key, hints
 
 
-def leaks(course: Course, student: str) -> list[str]:
+def leaks(course: Course, student: str, module: str | None = None) -> list[str]:
     """Reference lines in the student's feedback that the student could not see otherwise.
 
-    Secret: the master's solution and hidden-test lines, and the questions' reference SQL. Public: the release,
+    Secret: the master's solution and hidden-test lines, and the answer key's queries. Public: the release,
     the questions' hints (a failing check prints them in the student's own notebook) and the student's own text.
     """
-    questions = _questions(course.assignment)
-    references = {line.strip() for q in questions for line in (getattr(q, "reference", "") or "").splitlines()
-                  if _telling(line)}
-    hints = [getattr(q, "hint", "") or "" for q in questions]
+    key, hints = _key_and_hints(module or course.assignment)
+    references = {line.strip() for sql in key for line in sql.splitlines() if _telling(line)}
     found = []
     for page in sorted(course.feedback(student).glob("*.html")):
         master_path, released = course.source / f"{page.stem}.ipynb", course.release / f"{page.stem}.ipynb"
@@ -113,7 +113,8 @@ def _notebook_text(path: Path) -> str:
     return "\n".join(cell.source for cell in nb.cells)
 
 
-def feedback(course: Course, students: list[str] | None = None, progress: bool = True) -> dict[str, list[str]]:
+def feedback(course: Course, students: list[str] | None = None, progress: bool = True,
+             module: str | None = None) -> dict[str, list[str]]:
     """Feedback pages for every autograded student; returns student -> leaks found (empty when clean)."""
     from nbgrader.apps.api import NbGraderAPI
     from tqdm import tqdm
@@ -130,5 +131,5 @@ def feedback(course: Course, students: list[str] | None = None, progress: bool =
             detail = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
             problems[student] = [f"nbgrader generate_feedback failed: {detail[-1] if detail else 'no detail'}"]
             continue
-        problems[student] = leaks(course, student)
+        problems[student] = leaks(course, student, module)
     return problems

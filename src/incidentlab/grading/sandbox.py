@@ -1,9 +1,12 @@
 """Autograde one submission in a sandbox of its own; runs in a worker (a process, a thread or a dask worker).
 
-The sandbox is a private nbgrader course: a copy of the gradebook template (the assignment, no students), the
-student's notebooks repaired against the release, a fresh copy of the built warehouses, and a HOME and TMPDIR
-for the kernel. nbgrader's Autograde converter runs there once per notebook, so a notebook that cannot be
-graded costs only its own points. The result is a plain dict the single writer merges into the course.
+The sandbox is a private nbgrader course: a copy of the gradebook template (the assignment, no students) and
+the student's notebooks repaired against the release. nbgrader's Autograde converter runs there once per
+notebook, so a notebook that cannot be graded costs only its own points. By default nothing the student wrote
+runs: ``GradeAnswers`` judges each answer cell's SQL in this process. With ``execute`` the notebook also runs in
+a kernel (for feedback that shows the student's outputs), with a fresh copy of the built warehouses, a HOME
+and TMPDIR of its own and resource limits; the scores still come from the judge. The result is a plain dict
+the single writer merges into the course.
 """
 
 from __future__ import annotations
@@ -40,14 +43,16 @@ class Job:
     fingerprint: str
     config: dict = field(default_factory=dict)
     limits: Limits = Limits()
+    module: str = ""  # whose answer key judges the answers (the assignment's module)
+    execute: bool = False  # also run the notebooks in a kernel, for feedback with the student's outputs
 
 
 def _sandbox_config(job: Job, root: Path) -> Config:
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, IgnorePattern, LimitOutput,
-                                        SaveAutoGrades)
+    from nbgrader.preprocessors import AssignLatePenalties, LimitOutput, SaveAutoGrades
 
     from incidentlab.grading.execute import SandboxedExecute, TruncateOutputs
+    from incidentlab.grading.grade_answers import GradeAnswers
 
     cfg = Config(copy.deepcopy(job.config))  # the job's config may be shared with the caller (threads)
     cfg.CourseDirectory.root = str(root / "course")
@@ -57,18 +62,24 @@ def _sandbox_config(job: Job, root: Path) -> Config:
     cfg.CourseDirectory.autograded_directory = "autograded"
     cfg.CourseDirectory.course_id = job.course_id
     cfg.Autograde.create_student = True
-    cfg.Autograde.autograde_preprocessors = [
-        SandboxedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, SaveAutoGrades,
-        AssignLatePenalties, CheckCellMetadata]
-    cfg.SandboxedExecute.timeout = job.limits.cell_timeout
-    cfg.SandboxedExecute.notebook_timeout = float(job.limits.notebook_timeout)
-    cfg.SandboxedExecute.kernel_env = {
-        "HOME": str(root / "home"),
-        "TMPDIR": str(root / "tmp"),
-        "INCIDENTLAB_WAREHOUSES": str(root / "warehouses"),
-    }
-    cfg.SandboxedExecute.kernel_log = str(root / "kernel.log")
+    run = [SandboxedExecute] if job.execute else []
+    cfg.Autograde.autograde_preprocessors = run + [
+        GradeAnswers, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, SaveAutoGrades,
+        AssignLatePenalties]  # nbgrader's sanitize step has already run CheckCellMetadata on this notebook
+    cfg.GradeAnswers.module = job.module or job.assignment
+    cfg.GradeAnswers.query_timeout = float(job.limits.query_timeout)
     cfg.TruncateOutputs.max_chars = job.limits.max_output_chars
+    if job.execute:
+        cfg.SandboxedExecute.timeout = job.limits.cell_timeout
+        cfg.SandboxedExecute.notebook_timeout = float(job.limits.notebook_timeout)
+        cfg.SandboxedExecute.memory_limit = job.limits.kernel_memory
+        cfg.SandboxedExecute.kernel_env = {
+            "HOME": str(root / "home"),
+            "TMPDIR": str(root / "tmp"),
+            "INCIDENTLAB_WAREHOUSES": str(root / "warehouses"),
+            "INCIDENTLAB_SANDBOX": str(root),
+        }
+        cfg.SandboxedExecute.kernel_log = str(root / "kernel.log")
     return cfg
 
 
@@ -122,6 +133,18 @@ def _execution_notes(path: Path) -> list[str]:
     return notes
 
 
+def _to_review(path: Path) -> set[str]:
+    """Test cells whose verdict asks for an instructor's look (the answer key, copied)."""
+    from incidentlab.grading.answer_key import REVIEW
+
+    if not path.exists():
+        return set()
+    nb = nbformat.read(path, as_version=4)
+    return {cell.metadata["nbgrader"]["grade_id"] for cell in nb.cells
+            if cell.metadata.get("nbgrader", {}).get("grade") and any(
+                REVIEW in output.get("text", "") for output in cell.get("outputs", []))}
+
+
 def _scores(db_url: str, job: Job, graded: set[str]) -> tuple[dict, str | None]:
     """Per notebook, per graded cell: points, max points, manual grading needed (failed notebooks score 0);
     and the submission's timestamp as nbgrader read it."""
@@ -172,7 +195,12 @@ def _grade(job: Job) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     for sub in ("home", "tmp", "course"):
         (root / sub).mkdir(parents=True)
-    shutil.copytree(job.warehouses, root / "warehouses")
+    if job.execute:
+        shutil.copytree(job.warehouses, root / "warehouses")
+    from incidentlab.grading.answer_key import judge_for
+    from incidentlab.grading.warehouses import Budget
+
+    judge_for(job.module or job.assignment).budget = Budget(job.limits.query_budget)
     shutil.copyfile(job.template_db, root / "course" / "gradebook.db")
     inbox = root / "course" / "submitted" / job.student / job.assignment
     inbox.mkdir(parents=True)
@@ -198,15 +226,23 @@ def _grade(job: Job) -> dict:
         shutil.copyfile(submitted / "timestamp.txt", inbox / "timestamp.txt")
 
     cfg = _sandbox_config(job, root)
-    for name, info in notebooks.items():
-        if info["status"] != "graded":
-            continue
-        failure = _autograde(cfg, job, name)
-        if failure:
-            info["status"], info["notes"] = "error", info["notes"] + [f"nbgrader could not grade it: {failure}"]
-        else:
-            info["notes"] += _execution_notes(root / "course" / "autograded" / job.student / job.assignment
-                                              / f"{name}.ipynb")
+    reviews: dict[str, set[str]] = {}
+    try:
+        for name, info in notebooks.items():
+            if info["status"] != "graded":
+                continue
+            failure = _autograde(cfg, job, name)
+            graded_nb = root / "course" / "autograded" / job.student / job.assignment / f"{name}.ipynb"
+            if failure:
+                info["status"], info["notes"] = "error", info["notes"] + [f"nbgrader could not grade it: {failure}"]
+            else:
+                info["notes"] += _execution_notes(graded_nb)
+                reviews[name] = _to_review(graded_nb)
+    finally:
+        if job.execute:
+            from incidentlab.grading.execute import kill_sandbox_processes
+
+            kill_sandbox_processes(root)
 
     graded = {name for name, info in notebooks.items() if info["status"] == "graded"}
     scores, timestamp = _scores(cfg.CourseDirectory.db_url, job, graded)
@@ -217,6 +253,12 @@ def _grade(job: Job) -> dict:
         timestamp = stamp.isoformat() if stamp else None
     for name, info in notebooks.items():
         info.update(scores.get(name, {"cells": {}, "comments": {}}))
+        for cell in reviews.get(name, ()):
+            if cell in info["cells"]:
+                info["cells"][cell]["needs_manual_grade"] = True
+        if reviews.get(name):
+            info["notes"].append(f"{', '.join(sorted(reviews[name]))}: the answer is the answer key word for "
+                                 "word; left for manual grading")
 
     notes = [f"{name}: {note}" for name, info in notebooks.items() for note in info["notes"]]
     if others:

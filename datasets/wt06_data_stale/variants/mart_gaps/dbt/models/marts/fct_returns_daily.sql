@@ -1,0 +1,38 @@
+with
+
+orders as (
+
+    select * from {{ ref('stg_orders') }}
+
+),
+
+returned_orders as (
+
+    select * from orders
+    where status = 'returned'
+
+),
+
+daily as (
+
+    select
+        order_date,
+        count(*) as returned_count,
+        sum(amount) as returned_amount
+
+    from returned_orders
+    group by order_date
+
+),
+
+final as (
+
+    select
+        *,
+        {{ dbt.current_timestamp() }} as updated_at
+
+    from daily
+
+)
+
+select * from final

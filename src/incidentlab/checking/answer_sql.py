@@ -1,0 +1,88 @@
+"""The SQL of an answer cell: the query under its ``%%sql answer_<name> <<`` line, checked before anything runs.
+
+A graded answer is one query that reads the warehouse. This module reads it from the cell's text, the same way
+for the student's check and for the grader, and says in one plain sentence what is wrong with a cell that is
+not such a query: a missing header line, a jupysql ``{{ }}`` expansion, several statements, a statement that
+is not a query. Nothing here runs the query.
+"""
+
+from __future__ import annotations
+
+import re
+
+import duckdb
+
+from incidentlab.errors import IncidentLabError
+from incidentlab.not_answered import NOT_ANSWERED_MARK
+
+_HEADER = re.compile(r"^%%sql\s+(answer_\w+)\s*<<\s*$")
+
+
+class AnswerSqlError(IncidentLabError):
+    """The cell does not hold one query; the message says what to change."""
+
+
+class NotAnswered(AnswerSqlError):
+    """The cell still holds the release's placeholder query."""
+
+
+def header(question: str) -> str:
+    return f"%%sql answer_{question} <<"
+
+
+def stored_name(source: str) -> str | None:
+    """The variable a ``%%sql answer_<name> <<`` cell stores its result in, or None for any other cell."""
+    first = source.lstrip().split("\n", 1)[0].strip()
+    match = _HEADER.match(first)
+    return match.group(1) if match else None
+
+
+def _without_comments(sql: str) -> str:
+    sql = re.sub(r"/\*.*?\*/", " ", sql, flags=re.DOTALL)
+    return "\n".join(line.split("--", 1)[0] for line in sql.splitlines())
+
+
+def normalized(sql: str) -> str:
+    """The query with comments, case, spacing and trailing semicolons removed: equal texts compare equal."""
+    text = " ".join(_without_comments(sql).lower().split())
+    return text.rstrip("; ").strip()
+
+
+def query_of(source: str, question: str) -> str:
+    """The one query of an answer cell; ``AnswerSqlError`` (or ``NotAnswered``) says why there is none."""
+    stripped = source.lstrip()
+    first, _, body = stripped.partition("\n")
+    if stored_name(stripped) != f"answer_{question}":
+        found = first.strip()
+        if found.startswith("%%sql"):
+            raise AnswerSqlError(f"the answer cell's first line is `{found[:60]}`; it must be exactly "
+                                 f"`{header(question)}`")
+        raise AnswerSqlError(f"the answer cell must start with the line `{header(question)}` (it was deleted or "
+                             "changed): put it back as the first line, above your query")
+    if NOT_ANSWERED_MARK.search(body):
+        raise NotAnswered("not answered yet (0 points): replace the placeholder query with yours")
+    if not normalized(body):
+        raise AnswerSqlError("the answer cell holds no query under its first line")
+    if re.search(r"\{\{|\}\}|\{%|%\}", body):
+        raise AnswerSqlError("the query uses jupysql's `{{ … }}` expansion; write the query itself, with no "
+                             "Python variables in it")
+    try:
+        statements = duckdb.connect().extract_statements(body)
+    except duckdb.Error as exc:
+        raise AnswerSqlError(f"the query is not valid SQL: {_first_line(exc)}") from None
+    if len(statements) != 1:
+        raise AnswerSqlError(f"the answer cell holds {len(statements)} statements; it must hold one query "
+                             "(keep only the last one)")
+    statement = statements[0]
+    if statement.type != duckdb.StatementType.SELECT:
+        kind = statement.type.name.lower().replace("_", " ")
+        raise AnswerSqlError(f"the answer is a {kind} statement; it must be one query that reads the warehouse "
+                             "(`select …` or `with … select …`)")
+    if statement.named_parameters:
+        raise AnswerSqlError("the query uses a parameter (`$name` or `?`); write the values' computation in SQL")
+    return body.strip()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
