@@ -20,6 +20,11 @@ def frame(**columns):
     return pd.DataFrame(columns)
 
 
+def shape(actual, expected):
+    """The student's check compares a result with the expected column names and number of rows."""
+    return shape_problems(actual, list(expected.columns), len(expected))
+
+
 def test_identical_result_passes():
     assert compare(EXPECTED.copy(), EXPECTED) == []
 
@@ -39,7 +44,7 @@ def test_ordered_right_order_passes():
 def test_column_names_are_case_insensitive_and_column_order_ignored():
     answer = EXPECTED[["revenue", "order_date", "order_count"]].rename(columns=str.upper)
     assert compare(answer, EXPECTED) == []
-    assert shape_problems(answer, EXPECTED) == []
+    assert shape(answer, EXPECTED) == []
 
 
 def test_fan_out_duplicates_fail_and_are_named():
@@ -49,7 +54,7 @@ def test_fan_out_duplicates_fail_and_are_named():
     assert "4 rows; expected 3 rows" in text
     assert "1 of your row is an exact copy" not in text
     assert "1 of your rows is an exact copy of another row" in text and "fans out" in text
-    assert "fans out" in " ".join(shape_problems(fanned, EXPECTED))
+    assert "fans out" in " ".join(shape(fanned, EXPECTED))
 
 
 def test_duplicates_the_expected_result_holds_are_right():
@@ -122,7 +127,7 @@ def test_empty_result_fails_with_counts():
     problems = compare(empty, EXPECTED)
     assert "your result has 0 rows; expected 3 rows" in problems
     assert problems[1:] == ["3 expected rows are missing from your result"]
-    assert shape_problems(empty, EXPECTED) == ["your result has 0 rows; expected 3 rows"]
+    assert shape(empty, EXPECTED) == ["your result has 0 rows; expected 3 rows"]
 
 
 def test_empty_expected_result_accepts_an_empty_answer():
@@ -144,7 +149,7 @@ def test_values_swapped_between_rows_fail():
 def test_messages_never_show_expected_values():
     expected = frame(secret_total=[Decimal("98765.43")], secret_day=[dt.date(2031, 7, 19)])
     wrong = frame(secret_total=[1.0, 2.0], secret_day=[dt.date(2024, 1, 1)] * 2)
-    text = " ".join(compare(wrong, expected) + shape_problems(wrong, expected))
+    text = " ".join(compare(wrong, expected) + shape(wrong, expected))
     for leaked in ("98765", "2031", "07-19", "7-19"):
         assert leaked not in text
 

@@ -1,263 +1,140 @@
-"""Visible and hidden checks of a real question, on answers run the way a notebook runs them (``%%sql x <<``)."""
+"""The student's check, run the way a notebook runs it: cells in an IPython shell set up by ``start()``.
 
-import hashlib
+The check compares only the shape of the answer (columns, number of rows), holds no answer, never raises, and
+never judges an older answer than the one in the answer cell.
+"""
+
+import re
 
 import pandas as pd
 import pytest
 
-from incidentlab.checking import NOT_ANSWERED_SQL, Question, QueryError, QueryTimeout, private_copy, run_query
-from incidentlab.checking import warehouses as checking_warehouses
-from incidentlab.checking.question import ReferenceQueryError
-from incidentlab.paths import warehouse_path
+from incidentlab.exercises import load
+from incidentlab.not_answered import NOT_ANSWERED_SQL
 
 MODULE = "wt06_data_stale"
-LAST_DAY = Question(
-    module=MODULE,
-    name="last_day",
-    title="Last day on the dashboard",
-    reference="select max(order_date) as max_date from fct_revenue_daily",
-    hint="The dashboard reads fct_revenue_daily.",
-)
-DAILY = Question(
-    module=MODULE,
-    name="daily",
-    title="Orders per day, newest first",
-    reference="select order_date, order_count from fct_revenue_daily order by order_date desc",
-    ordered=True,
-)
-RIGHT_LAST_DAY = "select max(order_date) as max_date from fct_revenue_daily"
-TYPED_LAST_DAY = "select date '2024-02-08' as max_date"
+EX = load(MODULE)
+RIGHT = ("select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs\n"
+         "from stg_pipeline_runs where status = 'success' and exit_code = 0")
 
 
 @pytest.fixture(scope="module")
 def shell(warehouses):
-    """An IPython shell set up the way a notebook's first cell sets it up."""
     from IPython.core.interactiveshell import InteractiveShell
 
     from incidentlab.notebook import start
 
     ip = InteractiveShell.instance()
     lab = start(MODULE)
+    ip.user_ns["ex"] = EX
     yield ip
     lab.close()
 
 
 @pytest.fixture
-def answer(shell):
-    def run(sql: str):
-        shell.run_cell_magic("sql", "answer_under_test <<", sql)
-        return shell.user_ns["answer_under_test"]
+def run(shell, capsys):
+    """Run cells in order; the output (stdout, stderr) of the last one."""
 
-    return run
+    def cells(*sources: str) -> tuple[str, str]:
+        for source in sources:
+            capsys.readouterr()
+            shell.run_cell(source)
+        return capsys.readouterr()
+
+    return cells
 
 
-def _digest(path):
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+def answer(sql: str, question: str = "phantom_count") -> str:
+    return f"%%sql answer_{question} <<\n{sql}"
 
 
-def test_right_answer_passes_both_checks(answer, capsys):
-    result = answer(RIGHT_LAST_DAY)
-    LAST_DAY.check(result)
-    LAST_DAY.check_hidden(result)
-    out, err = capsys.readouterr()
+CHECK = "ex.phantom_count.check()"
+
+
+def test_a_right_answer_gets_a_tick_and_word_that_values_are_graded_later(run):
+    out, err = run(answer(RIGHT), CHECK)
     assert err == ""
-    assert "✓ Last day on the dashboard: the columns and the number of rows are right" in out
-    assert "✓ Last day on the dashboard: the values are right" in out
+    assert out.startswith("✓ How many phantom successes: the columns and the number of rows are right.")
+    assert "other versions of the incident" in out and "compute every value with SQL" in out
 
 
-def test_equivalent_answer_with_other_case_and_types_passes(answer, capsys):
-    result = answer("select cast(max(order_date) as timestamp) as MAX_DATE from fct_revenue_daily")
-    LAST_DAY.check_hidden(result)
-    assert capsys.readouterr().err == ""
+def test_a_typed_in_answer_of_the_right_shape_passes_the_check_only(run):
+    out, err = run(answer("select 15 as green_runs, 4 as phantom_runs"), CHECK)
+    assert err == "" and "values are checked when your notebook is graded" in out
 
 
-def test_typed_in_constant_passes_visible_but_fails_hidden_on_the_variant(answer, capsys):
-    result = answer(TYPED_LAST_DAY)
-    LAST_DAY.check(result)
-    out, err = capsys.readouterr()
-    assert err == "" and "✓" in out
-    LAST_DAY.check_hidden(result)
-    out, err = capsys.readouterr()
-    assert "hidden check 2 of 2 failed" in err and "typed-in constants" in err
-    assert "✓" not in out
-    variant_day = str(LAST_DAY.expected(variant=True).iloc[0, 0].date())
-    assert variant_day not in err
-
-
-def test_not_answered_stub_says_so_on_stderr_without_raising(answer, capsys):
-    result = answer(NOT_ANSWERED_SQL)
-    LAST_DAY.check(result)
-    LAST_DAY.check_hidden(result)
-    out, err = capsys.readouterr()
-    assert err.count("not answered yet (0 points)") == 2
+def test_a_wrong_shape_says_what_is_expected_without_values(run):
+    out, err = run(answer("select run_id, status from stg_pipeline_runs"), CHECK)
     assert out == ""
+    assert "✗ How many phantom successes: not right yet:" in err
+    assert "missing column(s): green_runs, phantom_runs" in err
+    assert "unexpected column(s): run_id, status" in err
+    assert "expected 1 row" in err and "Hint:" in err
+    assert "Traceback" not in err
 
 
-def test_wrong_shape_says_what_is_expected_without_values(answer, capsys):
-    result = answer("select order_date, revenue from fct_revenue_daily")
-    LAST_DAY.check(result)
-    err = capsys.readouterr().err
-    assert "missing column(s): max_date" in err
-    assert "unexpected column(s): order_date, revenue" in err
-    assert "Hint: The dashboard reads fct_revenue_daily." in err
-    assert "2024-02-08" not in err
+def test_duplicated_rows_are_named(run):
+    out, err = run(answer("select run_id, status from stg_pipeline_runs union all "
+                          "select run_id, status from stg_pipeline_runs", "fast_runs"), "ex.fast_runs.check()")
+    assert "missing column(s)" in err
 
 
-def test_wrong_values_fail_hidden_check_one_without_values(answer, capsys):
-    result = answer("select min(order_date) as max_date from fct_revenue_daily")
-    LAST_DAY.check_hidden(result)
-    err = capsys.readouterr().err
-    assert "hidden check 1 of 2 failed" in err and "column(s) whose values differ: max_date" in err
-    assert "2024-02-08" not in err
+def test_the_placeholder_is_not_answered(run):
+    _, err = run(answer(NOT_ANSWERED_SQL), CHECK)
+    assert "not answered yet (0 points)" in err
 
 
-def test_order_matters_only_for_ordered_questions(answer, capsys):
-    ascending = answer("select order_date, order_count from fct_revenue_daily order by order_date")
-    DAILY.check(ascending)
-    assert capsys.readouterr().err == ""
-    DAILY.check_hidden(ascending)
-    assert "not in the order asked for" in capsys.readouterr().err
-    DAILY.check_hidden(answer(DAILY.reference))
-    assert capsys.readouterr().err == ""
+def test_a_failing_answer_cell_is_not_judged_by_its_older_result(run):
+    run(answer(RIGHT), CHECK)
+    out, err = run(answer("select count(*) as green_runs from stg_pipeline_run"), CHECK)
+    assert "✓" not in out
+    assert "the answer cell failed when you last ran it" in err and "stg_pipeline_run" in err
+    assert "Traceback" not in err
 
 
-def test_fan_out_fails_and_names_the_duplicates(answer, capsys):
-    fanned = answer(
-        "select r.order_date, r.order_count from fct_revenue_daily as r "
-        "join stg_orders as o on o.order_date = r.order_date order by r.order_date desc"
-    )
-    DAILY.check(fanned)
-    assert "exact copies of other rows" in capsys.readouterr().err
+def test_a_deleted_header_line_is_named(run):
+    run(answer(RIGHT), CHECK)
+    out, err = run(RIGHT, CHECK)  # the same query without its first line: a Python syntax error
+    assert "✓" not in out
+    assert "its first line must be `%%sql answer_phantom_count <<`" in err
 
 
-def test_sql_error_is_a_message_not_an_exception(answer, capsys):
-    result = answer(RIGHT_LAST_DAY)
-    result._statement = "select max(order_day) as max_date from fct_revenue_daily"
-    LAST_DAY.check(result)
-    err = capsys.readouterr().err
-    assert "your query fails on the stale warehouse" in err and "order_day" in err
-
-
-def test_sql_error_only_on_the_variant_is_a_message(answer, capsys):
-    fails_later = answer(
-        "select case when max(order_date) > date '2024-03-01' then error('no such day') "
-        "else max(order_date) end as max_date from fct_revenue_daily"
-    )
-    LAST_DAY.check_hidden(fails_later)
-    err = capsys.readouterr().err
-    assert "hidden check 2 of 2 failed: your query fails on another version of the incident" in err
-    assert "no such day" in err
-
-
-def test_a_slow_query_is_interrupted_with_a_message(answer, capsys, monkeypatch):
-    monkeypatch.setattr(checking_warehouses, "TIME_LIMIT_SECONDS", 0.5)
-    result = answer(RIGHT_LAST_DAY)
-    result._statement = "select count(*) as max_date from range(1000000000) as a, range(1000000000) as b"
-    LAST_DAY.check(result)
-    err = capsys.readouterr().err
-    assert "ran longer than 0.5 s and was stopped" in err and "joins" in err
-
-
-def test_run_query_interrupts(warehouses):
-    with pytest.raises(QueryTimeout):
-        run_query(private_copy(MODULE, "stale"), "select count(*) from range(100000000000)", time_limit=0.3)
-
-
-@pytest.mark.parametrize("statement", [
-    "drop table fct_revenue_daily",
-    "delete from fct_revenue_daily",
-    "create or replace table fct_revenue_daily as select 1 as x",
-    "attach '{pristine}' as original; drop table original.fct_revenue_daily",
-    "copy (select 1) to '{pristine}.csv'",
+@pytest.mark.parametrize("body, says", [
+    ("select 1 as green_runs;\nselect count(*) as green_runs, 4 as phantom_runs from stg_pipeline_runs",
+     "2 statements"),
+    ("select {{ 1 + 1 }} as green_runs, 4 as phantom_runs", "expansion"),
 ])
-def test_destructive_sql_changes_nothing(answer, capsys, statement):
-    pristine = warehouse_path(MODULE, "stale")
-    before = {p: _digest(p) for p in (pristine, warehouse_path(MODULE, "stale", variant=True))}
-    result = answer(RIGHT_LAST_DAY)
-    result._statement = statement.format(pristine=pristine)
-    LAST_DAY.check(result)
-    LAST_DAY.check_hidden(result)
-    assert capsys.readouterr().err.count("✗") == 2
-    assert {p: _digest(p) for p in before} == before
-    assert not pristine.with_name(pristine.name + ".csv").exists()
-    LAST_DAY.check_hidden(answer(RIGHT_LAST_DAY))
-    assert capsys.readouterr().err == ""
+def test_what_grading_refuses_is_said_at_once(run, body, says):
+    _, err = run(answer(body), CHECK)
+    assert says in err
 
 
-def test_query_error_from_run_query(warehouses):
-    with pytest.raises(QueryError, match="read-only"):
-        run_query(private_copy(MODULE, "stale"), "drop table fct_revenue_daily")
+def test_a_trailing_semicolon_and_comment_are_fine(run):
+    out, err = run(answer(RIGHT + ";\n-- counted from the audit log"), CHECK)
+    assert err == "" and out.startswith("✓")
 
 
-def test_dataframe_answer_gets_the_visible_check_and_hidden_values(warehouses, capsys):
-    right = LAST_DAY.expected().copy()
-    LAST_DAY.check(right)
-    assert capsys.readouterr().err == ""
-    LAST_DAY.check_hidden(right)
-    assert "needs your SQL" in capsys.readouterr().err
+def test_no_answer_yet(shell, capsys):
+    shell.user_ns.pop("answer_skipped_marts", None)
+    EX.skipped_marts.check()
+    assert "there is no answer yet" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("wrong", [42, "select 1", None])
-def test_not_a_query_result_is_a_message(warehouses, capsys, wrong):
-    LAST_DAY.check(wrong)
+def test_a_dataframe_answer_is_checked_for_its_shape(capsys):
+    frame = pd.DataFrame({"GREEN_RUNS": [1], "phantom_runs": [2]})
+    EX.phantom_count.check(frame)
+    out, err = capsys.readouterr()
+    assert err == "" and out.startswith("✓")
+
+
+@pytest.mark.parametrize("wrong", [42, "select 1"])
+def test_not_a_query_result_is_a_message(capsys, wrong):
+    EX.hours_stale.check(wrong)
     assert "not a query result" in capsys.readouterr().err
 
 
-def test_fixed_stage_question_uses_the_fixed_warehouse(answer, capsys):
-    fixed = Question(MODULE, "fixed_last_day", "Last day after the catch-up", RIGHT_LAST_DAY, stage="fixed")
-    assert fixed.expected().iloc[0, 0] > LAST_DAY.expected().iloc[0, 0]
-    fixed.check_hidden(answer(RIGHT_LAST_DAY))
-    assert capsys.readouterr().err == ""
-    fixed.check_hidden(answer(TYPED_LAST_DAY))
-    assert "hidden check 1 of 2 failed" in capsys.readouterr().err
-
-
-def test_a_broken_reference_is_a_course_bug(warehouses):
-    broken = Question(MODULE, "broken", "Broken", "select nothing from nowhere")
-    with pytest.raises(ReferenceQueryError, match="broken fails on the stale warehouse"):
-        broken.expected()
-
-
-def test_questions_validate_their_definition():
-    with pytest.raises(ValueError, match="stage"):
-        Question(MODULE, "x", "X", "select 1", stage="later")
-    with pytest.raises(ValueError, match="identifier"):
-        Question(MODULE, "hours-stale", "X", "select 1")
-    assert "max(order_date)" not in repr(LAST_DAY)
-
-
-def test_private_copies_are_read_only_and_keep_the_file_name(warehouses):
-    copy = private_copy(MODULE, "stale", variant=True)
-    assert copy.name == "acme.duckdb"
-    assert copy != warehouse_path(MODULE, "stale", variant=True)
-    assert private_copy(MODULE, "stale", variant=True) == copy
-    assert isinstance(run_query(copy, "select scenario_now() as now"), pd.DataFrame)
-
-
-def test_a_result_without_its_sql_is_a_message(answer, capsys):
-    result = answer(RIGHT_LAST_DAY)
-    del result._statement
-    LAST_DAY.check(result)
-    assert "does not keep the SQL of a result" in capsys.readouterr().err
-
-
-def test_checks_run_while_another_process_holds_the_warehouse(warehouses, tmp_path, monkeypatch, answer, capsys):
-    import shutil
-    import subprocess
-    import sys
-
-    for stage in ("stale", "stale-variant"):
-        shutil.copytree(warehouses / MODULE / stage, tmp_path / MODULE / stage)
-    monkeypatch.setenv("INCIDENTLAB_WAREHOUSES", str(tmp_path))
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys, time\n"
-         f"con = duckdb.connect({str(warehouse_path(MODULE, 'stale'))!r})\nprint('held', flush=True)\n"
-         "sys.stdin.read()"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "held"
-        LAST_DAY.check_hidden(answer(RIGHT_LAST_DAY))
-        out, err = capsys.readouterr()
-        assert err == "" and "✓" in out
-    finally:
-        holder.communicate("", timeout=60)
+def test_a_question_holds_no_answer():
+    for question in EX:
+        for attribute in ("reference", "expected", "check_hidden"):
+            assert not hasattr(question, attribute)
+        assert not re.search(r"\bselect\b.*\bfrom\b", repr(question), re.IGNORECASE)

@@ -12,12 +12,13 @@ from collections import Counter
 import nbformat
 import pytest
 
-from incidentlab.exercises import wt06_data_stale as ex
+from incidentlab.exercises import load
 from incidentlab.paths import project_root
 
 FOLDER = project_root() / "notebooks" / "wt06_data_stale"
 MASTERS = sorted(FOLDER.glob("[0-9][0-9]_*.ipynb"))
 ANSWER = re.compile(r"^%%sql (answer_(\w+)) <<\n")
+ex = load("wt06_data_stale")
 
 
 def _read(path):
@@ -44,7 +45,7 @@ def test_opening_and_closing(path):
             assert not re.search(r"^ {4}\S", cell.source, re.MULTILINE), f"an accidental code block:\n{cell.source}"
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     for line in ('from incidentlab.notebook import start', 'lab = start("wt06_data_stale")',
-                 "from incidentlab.exercises import wt06_data_stale as ex"):
+                 "from incidentlab.exercises import load", 'ex = load("wt06_data_stale")'):
         assert line in first_code.source
     assert any("lab.reset()" in c.source for c in nb.cells if c.cell_type == "markdown")
     assert "What you should now know" in nb.cells[-1].source or "What you should now know" in nb.cells[-2].source
@@ -68,9 +69,12 @@ def test_answer_cells_and_their_tests(path):
         test = nb.cells[i + 1]
         meta = test.metadata.nbgrader
         assert meta["grade"] and not meta["solution"] and meta["locked"] and meta["points"] >= 1
-        assert test.source.splitlines()[0] == f"ex.{name}.check({variable})"
+        assert test.source.splitlines()[0] == f"ex.{name}.check()"
         hidden = test.source.split("### BEGIN HIDDEN TESTS\n", 1)[1].split("### END HIDDEN TESTS")[0]
-        assert hidden.strip() == f"ex.{name}.check_hidden({variable})"
+        assert hidden.strip() == ("from incidentlab.grading.grade_answers import hidden_check\n"
+                                  f"hidden_check(ex.{name})")
+        assert meta["grade_id"] == cell.metadata.nbgrader["grade_id"].removesuffix("_answer") + "_test"
+        assert meta["grade_id"].endswith(f"_{name}_test") and meta["points"] == getattr(ex, name).points
         assert not re.search(r"\bnow\(\)|current_timestamp", body, re.IGNORECASE)
     assert answers >= 3
 
@@ -85,7 +89,7 @@ def test_every_question_is_asked_once_and_grade_ids_are_unique():
                 grade_id = cell.metadata.nbgrader["grade_id"]
                 assert grade_id.startswith(path.stem[:2] + "_")
                 grade_ids[grade_id] += 1
-    assert asked == Counter({q.name: 1 for q in ex.QUESTIONS})
+    assert asked == Counter({q.name: 1 for q in ex})
     assert max(grade_ids.values()) == 1
 
 

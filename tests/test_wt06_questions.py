@@ -1,5 +1,6 @@
-"""The wt06 questions: every reference query runs on its pristine warehouse and on the variant, and the
-variant changes the expected values wherever the data can change them (so typed-in answers fail)."""
+"""The wt06 questions: the student's data (shape, notebook) agrees with the answer key, every key query runs on
+its warehouse and on every variant, and each question's right result changes on at least one variant (so a
+typed-in answer fails)."""
 
 from __future__ import annotations
 
@@ -7,36 +8,64 @@ import re
 
 import pytest
 
-from incidentlab.exercises import wt06_data_stale as ex
+from incidentlab.exercises import load
+from incidentlab.grading.answer_key import read_key, versions
+from incidentlab.grading.warehouses import LockedWarehouse
+from incidentlab.paths import project_root
 
-# Answers read from dbt's graph only: the variant replays other data through the same dbt project.
-GRAPH_ONLY = {"selector_coverage", "gate_tests"}
+MODULE = "wt06_data_stale"
+QUESTIONS = list(load(MODULE))
+KEY = read_key(MODULE)
 
 
-def test_names_are_unique_and_match_their_variables():
-    names = [q.name for q in ex.QUESTIONS]
+def _result(path, sql):
+    return LockedWarehouse(path).run(sql, time_limit=60)
+
+
+def _same(a, b) -> bool:
+    if list(a.columns) != list(b.columns) or len(a) != len(b):
+        return False
+    key = list(a.columns)
+    return a.astype(str).sort_values(key).reset_index(drop=True).equals(
+        b.astype(str).sort_values(key).reset_index(drop=True))
+
+
+def test_every_question_has_a_key_and_every_key_a_question():
+    names = [q.name for q in QUESTIONS]
     assert len(names) == len(set(names)) >= 15
-    for q in ex.QUESTIONS:
-        assert getattr(ex, q.name) is q
-        assert q.module == "wt06_data_stale"
+    assert sorted(KEY) == sorted(names)
+    for q in QUESTIONS:
+        assert (project_root() / "notebooks" / MODULE / f"{q.notebook}.ipynb").exists(), q.name
 
 
-@pytest.mark.parametrize("question", ex.QUESTIONS, ids=lambda q: q.name)
-def test_reference_runs_on_both_versions_of_the_incident(warehouses, question):
-    main = question.expected()
-    variant = question.expected(variant=True)
-    assert len(main) > 0 and len(variant) > 0
-    assert list(main.columns) == list(variant.columns)
-    assert len(main) <= 30, "keep results readable: at most 30 rows"
-    same = main.astype(str).sort_values(list(main.columns)).reset_index(drop=True).equals(
-        variant.astype(str).sort_values(list(variant.columns)).reset_index(drop=True))
-    assert same == (question.name in GRAPH_ONLY), "a question whose answer is the same on the variant " \
-        "cannot catch typed-in constants"
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+def test_the_students_shape_is_the_keys(warehouses, question):
+    """What the student's check compares (columns, rows) is what the key gives on the question's warehouse."""
+    (_, _, home), *_ = versions(MODULE, question.stage)
+    result = _result(home, KEY[question.name])
+    assert [c.lower() for c in result.columns] == list(question.columns)
+    assert len(result) == question.rows
 
 
-@pytest.mark.parametrize("question", ex.QUESTIONS, ids=lambda q: q.name)
-def test_reference_sql_style(question):
-    sql = question.reference.strip()
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+def test_the_key_runs_everywhere_and_a_variant_changes_the_answer(warehouses, question):
+    (_, _, home), *variants = versions(MODULE, question.stage)
+    main = _result(home, KEY[question.name])
+    assert 0 < len(main) <= 30, "keep results readable: at most 30 rows"
+    changed = []
+    for name, description, path in variants:
+        other = _result(path, KEY[question.name])
+        assert len(other) > 0, f"the key gives no row on {name}"
+        assert list(other.columns) == list(main.columns)
+        assert description and not re.search(r"\d", description), "a variant's description states no value"
+        if not _same(main, other):
+            changed.append(name)
+    assert changed, "the right answer is the same on every variant: a typed-in answer would pass"
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+def test_key_sql_style(question):
+    sql = KEY[question.name].strip()
     assert sql.startswith("with"), "import CTEs first"
     assert sql.rstrip(";").endswith("select * from final")
     assert sql == sql.lower() or re.sub(r"'[^']*'", "", sql) == re.sub(r"'[^']*'", "", sql).lower()

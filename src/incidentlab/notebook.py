@@ -170,7 +170,17 @@ def _ipython():
     return get_ipython()
 
 
+_current: Lab | None = None
+
+
+def current_lab() -> Lab | None:
+    """The lab this kernel's ``start()`` opened (checks run an answer's query on it)."""
+    return _current
+
+
 def start(module: str, stage: str = "stale") -> Lab:
     """The first call of every notebook: quiet warnings, a private warehouse, ``%sql`` and ``%dbt`` on it."""
+    global _current
     quiet_warnings()
-    return Lab(module, stage)
+    _current = Lab(module, stage)
+    return _current

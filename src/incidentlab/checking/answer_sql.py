@@ -43,9 +43,11 @@ def _without_comments(sql: str) -> str:
 
 
 def normalized(sql: str) -> str:
-    """The query with comments, case, spacing and trailing semicolons removed: equal texts compare equal."""
-    text = " ".join(_without_comments(sql).lower().split())
-    return text.rstrip("; ").strip()
+    """The query without comments, spacing, trailing semicolons and the case of anything but its quoted text:
+    two texts of one query compare equal."""
+    parts = re.split(r"('(?:[^']|'')*')", _without_comments(sql))
+    text = "".join(part if part.startswith("'") else part.lower() for part in parts)
+    return " ".join(text.split()).rstrip("; ").strip()
 
 
 def query_of(source: str, question: str) -> str:

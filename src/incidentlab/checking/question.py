@@ -30,6 +30,10 @@ class _Failed(Exception):
     """Internal: the check ends with this message on stderr."""
 
 
+class _QueryFailed(Exception):
+    """Internal: the answer's query fails on the kernel's warehouse."""
+
+
 @dataclass(frozen=True)
 class Question:
     module: str
@@ -90,14 +94,21 @@ class Question:
         if run is not None and not run.ok:
             raise self._fail(f"the answer cell failed when you last ran it, so there is nothing new to check: "
                              f"{run.error}\n  Fix the query, run the answer cell, then this check.")
-        if run is not None:
+        if run is not None and answer is None:
             try:
-                query_of(run.source, self.name)
+                sql = query_of(run.source, self.name)
             except NotAnswered:
                 raise self._fail("not answered yet (0 points). Replace the placeholder query in the answer cell "
                                  "above with yours, run that cell, then run this one again.") from None
             except AnswerSqlError as exc:
                 raise self._fail(f"{exc}.") from None
+            try:
+                frame = _run_in_kernel(sql)
+            except _QueryFailed as exc:
+                raise self._fail(f"your query fails on your warehouse: {exc}\n  Fix it, run the answer cell, "
+                                 "then this check.") from None
+            if frame is not None:
+                return frame
         if answer is None:
             answer = _user_variable(self.variable)
         if answer is None:
@@ -111,6 +122,21 @@ class Question:
             raise self._fail("not answered yet (0 points). Replace the placeholder query in the answer cell "
                              "above with yours, run that cell, then run this one again.")
         return frame
+
+
+def _run_in_kernel(sql: str) -> pd.DataFrame | None:
+    """The query's result on this kernel's warehouse, read as the grader reads it (the whole cell's query, not
+    the last statement jupysql keeps); None outside a lab."""
+    from incidentlab.notebook import current_lab
+
+    lab = current_lab()
+    if lab is None:
+        return None
+    try:
+        return lab.query(sql)
+    except Exception as exc:  # duckdb's errors; the first line says what is wrong
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise _QueryFailed(first) from None
 
 
 def _looks_like_sql(source: str) -> bool:
