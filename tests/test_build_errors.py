@@ -26,11 +26,11 @@ def target(warehouses, tmp_path):
     return existing_warehouse(tmp_path / "out")
 
 
-def failed_build(target, error: type[IncidentLabError]) -> str:
+def failed_build(target, error: type[IncidentLabError], stage: str = "stale", variant: str | None = None) -> str:
     """Build over ``target``, expecting ``error``; check nothing was lost or left behind; return the message."""
     before = digest(target)
     with pytest.raises(error) as caught:
-        build(MODULE, "stale", target)
+        build(MODULE, stage, target, variant=variant)
     assert digest(target) == before
     assert leftovers(target.parent) == []
     return str(caught.value)
@@ -97,3 +97,42 @@ def test_locked_warehouse(target):
     assert "Shut down the Jupyter kernel" in message and "--db PATH" in message
     assert digest(target) == before
     assert leftovers(target.parent) == []
+
+
+def edit_scenario(root, old: str, new: str) -> None:
+    manifest = root / "datasets" / MODULE / "scenario.toml"
+    text = manifest.read_text(encoding="utf-8")
+    assert old in text
+    manifest.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_unknown_variant_names_the_known_ones(target):
+    message = failed_build(target, DatasetError, variant="nope")
+    assert message == f"{MODULE} has no variant named 'nope'. Known: shifted, messy_runs, mart_gaps."
+
+
+def test_variant_name_must_be_an_identifier(root, target):
+    edit_scenario(root, 'name = "messy_runs"', 'name = "messy runs"')
+    message = failed_build(target, DatasetError, variant="shifted")
+    assert "variant 2 needs a name of lowercase letters, digits and _; found 'messy runs'" in message
+
+
+def test_unknown_variant_key(root, target):
+    edit_scenario(root, "shift_days = 161", "shift_dayz = 161")
+    message = failed_build(target, DatasetError, variant="messy_runs")
+    assert message.startswith(f"variant 'messy_runs' of {MODULE}: unknown key(s) shift_dayz.")
+
+
+def test_fix_before_the_last_run(root, target):
+    edit_scenario(root, "fix_hours_before_now = 2.5", "fix_hours_before_now = 5")
+    message = failed_build(target, DatasetError, stage="fixed", variant="messy_runs")
+    assert "the remediation would run at 2024-07-22 04:00:00, before the last run of the audit log ended" in message
+
+
+@pytest.mark.slow
+def test_broken_overlay_model_leaves_nothing_behind(root, target):
+    overlay = root / "datasets" / MODULE / "variants" / "mart_gaps" / "dbt" / "models" / "marts"
+    (overlay / "fct_broken.sql").write_text("select error('broken overlay') as x\n", encoding="utf-8")
+    message = failed_build(target, DbtError, variant="mart_gaps")
+    assert message.startswith("replaying run_001 (2024-11-11 18:11:55): `dbt run` failed: fct_broken: error")
+    assert not (root / "dbt" / "models" / "marts" / "fct_broken.sql").exists()

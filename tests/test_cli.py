@@ -74,3 +74,26 @@ def test_build_writes_the_warehouse(tmp_path, capsys):
     with duckdb.connect(str(target), read_only=True) as con:
         assert str(con.sql("select max(order_date) from fct_revenue_daily").fetchone()[0]) == "2024-02-11"
     assert leftovers(target.parent) == []
+
+
+def test_unknown_variant_names_the_known_ones():
+    done = run_cli("build", MODULE, "--variant", "nope", "--quiet")
+    assert_clean_failure(done, f"{MODULE} has no variant named 'nope'", "Known: shifted, messy_runs, mart_gaps")
+
+
+def test_all_refuses_variant(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["build", MODULE, "--all", "--variant", "shifted"])
+    assert caught.value.code == 2
+    assert "--all builds every variant" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_build_variant_writes_its_own_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("INCIDENTLAB_WAREHOUSES", str(tmp_path))
+    assert main(["build", MODULE, "--stage", "fixed", "--variant", "mart_gaps", "--quiet"]) == 0
+    target = tmp_path / MODULE / "fixed-mart_gaps" / "acme.duckdb"
+    assert capsys.readouterr().out == f"built {target}\n"
+    with duckdb.connect(str(target), read_only=True) as con:
+        assert con.sql("select count(*) from dbt_graph.nodes where name = 'fct_returns_daily'").fetchone()[0] == 1
+    assert sorted(p.name for p in target.parent.iterdir()) == ["acme.duckdb"]

@@ -18,8 +18,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from traitlets.config import Config
 
-from incidentlab.checking import NOT_ANSWERED_SQL, Question
+from incidentlab.grading.answer_key import read_key
+from incidentlab.not_answered import NOT_ANSWERED_SQL
 from incidentlab.paths import project_root
 
 MODULE = "wt06_data_stale"
@@ -29,16 +31,7 @@ VALIDATE_PASSED = "Success! Your notebook passes all the tests."
 INVERT_PASSED = "Success! The notebook does not pass any tests."
 
 TINY = "tiny_assignment"
-TINY_QUESTIONS = '''
-from incidentlab.checking import Question
-
-last_day = Question(
-    module="wt06_data_stale",
-    name="last_day",
-    title="Last day on the dashboard",
-    reference="select max(order_date) as max_date from fct_revenue_daily",
-)
-'''
+KEY = list(read_key(MODULE).values())
 
 
 # -- running nbgrader the way the Makefile does -----------------------------------------------------------
@@ -90,18 +83,17 @@ def nbgrader_meta(cell) -> dict:
     return cell.metadata.get("nbgrader", {})
 
 
-def references_of(module) -> list[str]:
-    return [value.reference.strip() for value in vars(module).values() if isinstance(value, Question)]
-
-
 def assert_student_version(master: Path, release: Path, references: list[str]) -> None:
     master_nb = nbformat.read(master, as_version=4)
     release_nb = nbformat.read(release, as_version=4)
     text = release.read_text()
     assert "BEGIN SOLUTION" not in text and "END SOLUTION" not in text
-    assert "HIDDEN TESTS" not in text and "check_hidden" not in text
-    for reference in references:
-        assert reference not in text, f"a reference query is visible in {release.name}"
+    assert "HIDDEN TESTS" not in text and "hidden_check" not in text and "incidentlab.grading" not in text
+    shown = " ".join("\n".join(cell.source for cell in release_nb.cells).split())
+    for reference in references:  # no three consecutive lines of a key query (single lines occur in examples)
+        lines = [" ".join(line.split()) for line in reference.splitlines() if line.strip() not in ("", "),", ")")]
+        for window in zip(lines, lines[1:], lines[2:]):
+            assert " ".join(window) not in shown, f"the answer key is visible in {release.name}: {window}"
     assert len(release_nb.cells) == len(master_nb.cells)
     for before, after in zip(master_nb.cells, release_nb.cells, strict=True):
         if after.cell_type != "code":
@@ -129,16 +121,18 @@ def assert_graded_cells_well_formed(master: Path) -> None:
     for cell in nb.cells:
         if "BEGIN SOLUTION" in cell.source:
             assert nbgrader_meta(cell).get("solution"), f"solution region outside a solution cell:\n{cell.source}"
-        if ".check(" in cell.source or ".check_hidden(" in cell.source:
+        if ".check(" in cell.source or "hidden_check(" in cell.source:
             assert nbgrader_meta(cell).get("grade"), f"a check outside a graded test cell:\n{cell.source}"
     answered = set()
     for cell in nb.cells:
-        answered.update(re.findall(r"^\s*%%sql\s+(\w+)\s*<<", cell.source))
-        for name in re.findall(r"\.check(?:_hidden)?\((\w+)\)", cell.source):
-            assert name in answered, f"{name} is checked before a `%%sql {name} <<` cell stores it"
+        answered.update(re.findall(r"^\s*%%sql\s+answer_(\w+)\s*<<", cell.source))
+        for name in re.findall(r"\bex\.(\w+)\.check\(", cell.source):
+            assert name in answered, f"{name} is checked before a `%%sql answer_{name} <<` cell stores it"
 
 
 # -- a throw-away master ----------------------------------------------------------------------------------
+PHANTOMS = ("select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs "
+            "from stg_pipeline_runs where status = 'success' and exit_code = 0")
 def _cell(kind: str, source: str, **nbgrader_fields):
     make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
     cell = make(textwrap.dedent(source).strip())
@@ -153,23 +147,25 @@ def tiny_master() -> nbformat.NotebookNode:
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         _cell("code", """
-            import tiny_questions as ex
+            from incidentlab.exercises import load
             from incidentlab.notebook import start
             lab = start("wt06_data_stale")
+            ex = load("wt06_data_stale")
         """, grade_id="setup", locked=True),
-        _cell("markdown", "Which day does the dashboard stop at?"),
-        _cell("code", """
-            %%sql answer_last_day <<
+        _cell("markdown", "How many runs were phantom successes?"),
+        _cell("code", f"""
+            %%sql answer_phantom_count <<
             -- ### BEGIN SOLUTION
-            select max(order_date) as max_date from fct_revenue_daily
+            {PHANTOMS}
             -- ### END SOLUTION
-        """, grade_id="answer_last_day", solution=True),
+        """, grade_id="t_phantom_count_answer", solution=True),
         _cell("code", """
-            ex.last_day.check(answer_last_day)
+            ex.phantom_count.check()
             ### BEGIN HIDDEN TESTS
-            ex.last_day.check_hidden(answer_last_day)
+            from incidentlab.grading.grade_answers import hidden_check
+            hidden_check(ex.phantom_count)
             ### END HIDDEN TESTS
-        """, grade_id="test_last_day", grade=True, locked=True, points=2),
+        """, grade_id="t_phantom_count_test", grade=True, locked=True, points=2),
         _cell("code", """
             %%sql answer_whole_cell <<
             select count(*) as n from stg_orders
@@ -188,36 +184,25 @@ def tiny_master() -> nbformat.NotebookNode:
 def tiny(warehouses, tmp_path_factory):
     """A released throw-away assignment: (course, master path, env for kernels that import its questions)."""
     base = tmp_path_factory.mktemp("tiny")
-    (base / "pkg").mkdir()
-    (base / "pkg" / "tiny_questions.py").write_text(TINY_QUESTIONS)
     master = base / "source" / TINY / "tiny.ipynb"
     master.parent.mkdir(parents=True)
     nbformat.write(tiny_master(), master)
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(base / "pkg"), os.environ.get("PYTHONPATH")]))}
+    env = {}
     course = base / "course"
     nbgrader("generate_assignment", TINY, f"--CourseDirectory.source_directory={base / 'source'}",
              course=course, env_extra=env)
     return course, master, env
 
 
-def _tiny_module():
-    import importlib.util
-
-    spec = importlib.util.spec_from_loader("tiny_questions", loader=None)
-    module = importlib.util.module_from_spec(spec)
-    exec(TINY_QUESTIONS, module.__dict__)
-    return module
-
-
 def test_tiny_release_has_stubs_and_no_solutions(tiny):
     course, master, _ = tiny
     release = release_folder(course, TINY) / "tiny.ipynb"
-    assert_student_version(master, release, references_of(_tiny_module()))
+    assert_student_version(master, release, KEY)
     cells = nbformat.read(release, as_version=4).cells
-    assert cells[2].source == f"%%sql answer_last_day <<\n{NOT_ANSWERED_SQL}"
+    assert cells[2].source == f"%%sql answer_phantom_count <<\n{NOT_ANSWERED_SQL}"
     assert cells[4].source == f"%%sql answer_whole_cell <<\n{NOT_ANSWERED_SQL}"
     assert cells[5].source.splitlines()[1:] == ["    # YOUR CODE HERE", "    raise NotImplementedError()"]
-    assert cells[3].source == "ex.last_day.check(answer_last_day)"
+    assert cells[3].source == "ex.phantom_count.check()"
 
 
 def test_tiny_graded_cells_well_formed(tiny):
@@ -227,7 +212,6 @@ def test_tiny_graded_cells_well_formed(tiny):
 @pytest.mark.slow
 def test_tiny_master_validates(tiny, monkeypatch):
     course, master, env = tiny
-    monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
     out, _ = validate(master, course)
     assert VALIDATE_PASSED in out, out
 
@@ -235,7 +219,6 @@ def test_tiny_master_validates(tiny, monkeypatch):
 @pytest.mark.slow
 def test_tiny_release_fails_every_test_with_not_answered(tiny, monkeypatch):
     course, _, env = tiny
-    monkeypatch.setenv("PYTHONPATH", env["PYTHONPATH"])
     release = release_folder(course, TINY) / "tiny.ipynb"
     out, executed = validate(release, course, invert=True)
     assert INVERT_PASSED in out, out
@@ -263,9 +246,7 @@ def test_grade_ids_are_unique_across_the_module():
 
 @pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
 def test_master_release_has_stubs_and_no_solutions(module_release, master):
-    from incidentlab.exercises import wt06_data_stale as ex
-
-    assert_student_version(master, release_folder(module_release, MODULE) / master.name, references_of(ex))
+    assert_student_version(master, release_folder(module_release, MODULE) / master.name, KEY)
 
 
 @pytest.mark.slow
@@ -297,31 +278,55 @@ def test_config_derives_the_course_from_its_own_location(tmp_path):
 
 # -- grading a throw-away assignment end to end -----------------------------------------------------------
 SUBMISSIONS = {
-    "right": "select max(order_date) as max_date from fct_revenue_daily",
-    "typed_in": "select date '2024-02-08' as max_date",
+    "right": PHANTOMS,
+    "right_otherwise": "with green as (select * from stg_pipeline_runs where exit_code = 0 and status = 'success')\n"
+                       "select count(*) as GREEN_RUNS, sum(case when includes_marts then 0 else 1 end) as phantom_runs "
+                       "from green;\n-- counted from the audit log",
+    "typed_in": "select count(*) as green_runs, 4 as phantom_runs from stg_pipeline_runs",
+    "no_status_filter": "select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs "
+                        "from stg_pipeline_runs",
     "blank": None,
 }
 
 
 @pytest.mark.slow
-def test_autograde_scores_hidden_tests_and_not_answered(tiny):
+def test_stock_nbgrader_and_the_pipeline_give_the_same_scores(tiny, tmp_path):
+    """Stock `nbgrader autograde` runs each notebook in a kernel with the master's hidden test; the pipeline
+    judges the answer cells' SQL without running anything. On the same submissions they agree."""
+    import shutil
+
     from nbgrader.api import Gradebook
+
+    from incidentlab.grading.autograde import autograde
+    from incidentlab.grading.course import Course
 
     course, master, env = tiny
     release = nbformat.read(release_folder(course, TINY) / "tiny.ipynb", as_version=4)
     for student, sql in SUBMISSIONS.items():
         submission = nbformat.from_dict(release)
         if sql is not None:
-            submission.cells[2].source = f"%%sql answer_last_day <<\n{sql}"
+            submission.cells[2].source = f"%%sql answer_phantom_count <<\n{sql}"
         path = course / "submitted" / student / TINY / "tiny.ipynb"
         path.parent.mkdir(parents=True)
         nbformat.write(submission, path)
+    pipeline_root = tmp_path / "pipeline"
+    shutil.copytree(course, pipeline_root)
     nbgrader("autograde", TINY, "--create", f"--CourseDirectory.source_directory={master.parent.parent}",
              course=course, env_extra=env)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
-        scores = {student: gradebook.find_grade("test_last_day", "tiny", TINY, student).score
-                  for student in SUBMISSIONS}
-    assert scores == {"right": 2, "typed_in": 0, "blank": 0}
+        stock = {student: gradebook.find_grade("t_phantom_count_test", "tiny", TINY, student).score
+                 for student in SUBMISSIONS}
+    assert stock == {"right": 2, "right_otherwise": 2, "typed_in": 0, "no_status_filter": 0, "blank": 0}
     graded = nbformat.read(course / "autograded" / "typed_in" / TINY / "tiny.ipynb", as_version=4)
-    assert "hidden check 2 of 2 failed" in "".join(o.get("text", "") for o in graded.cells[3].outputs)
+    assert "typed-in constants" in "".join(o.get("text", "") for o in graded.cells[3].outputs)
 
+    config = Config()
+    config.CourseDirectory.root = str(pipeline_root)
+    config.CourseDirectory.db_url = f"sqlite:///{pipeline_root / 'gradebook.db'}"
+    config.CourseDirectory.source_directory = str(master.parent.parent)
+    summary = autograde(Course(config, TINY), workers=1, progress=False, module=MODULE)
+    assert {s: r["status"] for s, r in summary.results.items()} == {s: "graded" for s in SUBMISSIONS}
+    with Gradebook(config.CourseDirectory.db_url) as gradebook:
+        ours = {student: gradebook.find_grade("t_phantom_count_test", "tiny", TINY, student).score
+                for student in SUBMISSIONS}
+    assert ours == stock

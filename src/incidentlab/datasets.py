@@ -56,7 +56,7 @@ class Scenario:
     tables: dict[str, Table]
     variants: list[dict]  # the [[variants]] specs, in file order
     fix_hours_before_now: float = 0.0  # the remediation of `--stage fixed` runs this long before `now`
-    variant: str | None = None  # the variant's name, None for the incident itself
+    variant_name: str | None = None  # None for the incident itself
     dbt_overlay: Path | None = None  # files copied over the dbt project for this variant's build
 
     @property

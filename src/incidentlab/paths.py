@@ -37,7 +37,7 @@ WAREHOUSE_FILE = "acme.duckdb"
 
 def warehouse_path(module: str, stage: str, variant: str | None = None) -> Path:
     """``warehouses/<module>/<stage>/acme.duckdb``, or ``<stage>-<variant>/`` for a variant's."""
-    if isinstance(variant, bool):
-        raise TypeError(f"variant is a variant's name (or None), not {variant!r}")
+    if variant is True:  # the old flag: there is no single variant any more
+        raise TypeError("variant is a variant's name (see datasets.variant_names) or None, not True")
     suffix = f"-{variant}" if variant else ""
     return warehouses_dir() / module / f"{stage}{suffix}" / WAREHOUSE_FILE

@@ -183,6 +183,6 @@ def make_variant(scenario: Scenario, name: str) -> Scenario:
         now=scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
         tables=tables,
         fix_hours_before_now=spec.get("fix_hours_before_now", scenario.fix_hours_before_now),
-        variant=name,
+        variant_name=name,
         dbt_overlay=overlay if overlay.is_dir() else None,
     )
