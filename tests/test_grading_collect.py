@@ -120,7 +120,8 @@ def test_a_notebook_over_the_size_limit_is_refused(course, export):
     nb.cells[1].outputs = [nbformat.v4.new_output("stream", text="x" * MAX_NOTEBOOK_BYTES)]
     (export / "hal").mkdir()
     nbformat.write(nb, export / "hal" / "hw.ipynb")
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("scratch")]), export / "hal" / "extra.ipynb")
+    scratch = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("scratch")])
+    nbformat.write(scratch, export / "hal" / "extra.ipynb")
     done = collect(course, export)
     assert done.students["hal"] == ["hw.ipynb is 20.0 MB, over the 20 MB limit for a notebook; not collected"]
     assert not (course.submitted("hal") / "hw.ipynb").exists()

@@ -102,7 +102,7 @@ def _unzip(archive: Path, dest: Path) -> list[str]:
                     members.append(member)
             # zipfile stops reading a member at its declared size, so the declared sizes bound the disk used.
             if sum(m.file_size for m in members) > MAX_UNZIPPED_BYTES:
-                return [f"{archive.name}: more than {MAX_UNZIPPED_BYTES >> 20} MB of notebooks; not extracted"]
+                return notes + [f"{archive.name}: more than {MAX_UNZIPPED_BYTES >> 20} MB of notebooks; not extracted"]
             for member in members:
                 name = Path(member.filename).name
                 with zf.open(member) as src, open(dest / name, "wb") as out:
@@ -115,7 +115,7 @@ def _unzip(archive: Path, dest: Path) -> list[str]:
 
 
 def _refusal(path: Path) -> str | None:
-    """Why the notebook at ``path`` is too big to collect, or None."""
+    """Why the notebook at ``path`` is not collected (too big, or JSON that ``read`` cannot handle), or None."""
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
         return (f"{path.name} is {size / 2**20:.1f} MB, over the {MAX_NOTEBOOK_BYTES >> 20} MB limit for a notebook; "
