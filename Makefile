@@ -71,7 +71,8 @@ validate: warehouses release ## run the tests: every one must pass in the master
 EXPORT ?=
 WORKERS ?=
 SCHEDULER ?=
-N ?= 100
+N ?= 200
+STOCK ?= 4
 
 collect: install ## copy an LMS export into nbgrader's submitted/ (make collect EXPORT=path/to/export)
 	@test -n "$(EXPORT)" || { echo "make collect EXPORT=<folder with one subfolder, .ipynb or .zip per student>"; exit 2; }
@@ -86,11 +87,11 @@ feedback: install ## HTML feedback per student (grading/course/feedback), checke
 grades: install ## write the grades CSV (grading/course/pipeline/ASSIGNMENT/grades.csv)
 	$(BIN)/incidentlab grade export
 
-bench-grading: warehouses ## stock sequential nbgrader autograde vs the pipeline on N generated submissions (N=100)
-	$(BIN)/python benchmarks/grading.py --n $(N)
+bench-grading: warehouses ## stock nbgrader autograde vs the pipeline: a class of N=200, stock on STOCK=4 of them
+	$(BIN)/python benchmarks/grading.py --n $(N) --stock $(STOCK)
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
-	$(BIN)/uv pip compile pyproject.toml --extra test --python-version 3.11 --universal \
+	$(BIN)/uv pip compile pyproject.toml --extra instructor --extra test --python-version 3.11 --universal \
 	  -o requirements.lock --no-header --annotation-style line -q
 
 bench: warehouses ## print setup, build and dbt-invocation timings

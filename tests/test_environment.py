@@ -74,8 +74,34 @@ def test_lock_pins_the_warehouse_stack(name, allowed):
 
 
 def declared() -> list[Requirement]:
+    """The student's dependencies and every extra's (instructor, test): the lock pins them all."""
     project = pyproject()["project"]
-    return [Requirement(r) for r in project["dependencies"] + project["optional-dependencies"]["test"]]
+    extras = [r for group in project["optional-dependencies"].values() for r in group]
+    return [Requirement(r) for r in project["dependencies"] + extras]
+
+
+def names(requirements: list[str]) -> set[str]:
+    return {canonicalize_name(Requirement(r).name) for r in requirements}
+
+
+def test_student_dependencies_hold_no_grading_or_test_tool():
+    """`pip install incidentlab` is the student's install: no nbgrader (its lab extensions), no dask, no pytest."""
+    project = pyproject()["project"]
+    student = names(project["dependencies"])
+    assert student >= {"duckdb", "dbt-core", "dbt-duckdb", "jupyterlab", "jupysql", "pandas", "matplotlib", "tqdm"}
+    assert not student & {"nbgrader", "dask", "distributed", "nbval", "pytest", "uv"}
+    assert names(project["optional-dependencies"]["instructor"]) == {"nbgrader", "dask"}
+    assert "distributed" in Requirement(next(r for r in project["optional-dependencies"]["instructor"]
+                                              if r.startswith("dask"))).extras
+    assert names(project["optional-dependencies"]["test"]) >= {"pytest", "uv", "nbval"}
+
+
+def test_lock_resolves_every_extra():
+    """`make lock` resolves the student's dependencies with every extra, so `make install` installs them all."""
+    makefile = (project_root() / "Makefile").read_text(encoding="utf-8")
+    [compile_line] = [line for line in makefile.splitlines() if "uv pip compile" in line]
+    for extra in pyproject()["project"]["optional-dependencies"]:
+        assert f"--extra {extra}" in compile_line, f"make lock leaves out the extra {extra!r}"
 
 
 @pytest.mark.parametrize("requirement", declared(), ids=str)

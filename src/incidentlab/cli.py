@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import sys
 from pathlib import Path
 
 from incidentlab.errors import IncidentLabError
+
+# What `incidentlab grade` needs beyond the student's install (the extra `instructor` of pyproject.toml).
+INSTRUCTOR_TOOLS = ("nbgrader", "dask", "distributed")
+NEEDS_INSTRUCTOR = "the grading commands need the instructor tools: pip install 'incidentlab[instructor]'"
 
 
 def _build(ns: argparse.Namespace) -> None:
@@ -51,9 +56,16 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(ns, "all", False) and ns.variant:
         parser().error("--all builds every variant; it does not take --variant")
     try:
+        if ns.command == "grade" and importlib.util.find_spec("nbgrader") is None:
+            raise IncidentLabError(NEEDS_INSTRUCTOR)
         ns.run(ns)
     except IncidentLabError as exc:
         print(f"incidentlab: error: {exc}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as exc:  # e.g. --scheduler without dask's distributed
+        if (exc.name or "").split(".")[0] not in INSTRUCTOR_TOOLS:
+            raise
+        print(f"incidentlab: error: {NEEDS_INSTRUCTOR}", file=sys.stderr)
         return 2
     return 0
 

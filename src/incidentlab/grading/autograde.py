@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import concurrent.futures as cf
 import hashlib
 import json
 import os
 import shutil
 import time
 from collections import Counter
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -106,25 +104,50 @@ def _check_warehouses(module: str) -> Path:
     return warehouses_dir()
 
 
-def make_executor(workers: int, scheduler: str | None):
-    """The standard Executor interface: local processes, or a dask cluster's workers."""
-    if scheduler:
-        from distributed import Client
+def _sandboxes() -> Path:
+    """A folder for this run's sandboxes, in memory where the system has a tmpfs: a sandbox's gradebook
+    commits often, and nothing in it outlives the submission."""
+    import tempfile
 
-        client = Client(scheduler)
-        return client.get_executor(pure=False), client
-    import multiprocessing
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="incidentlab-sandboxes-", dir=base))
 
-    return cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")), None
+
+def _run_on_dask(jobs: list[Job], scheduler: str, summary: Summary, done) -> None:
+    """The same jobs on a dask cluster's workers (started with --nthreads 1): a submission whose worker dies
+    more often than dask allows fails with the reason; the others go on."""
+    from distributed import Client
+
+    with Client(scheduler) as client:
+        summary.workers = len(client.scheduler_info().get("workers", {})) or summary.workers
+        futures = {client.submit(grade, job, pure=False, key=f"grade-{job.student}-{job.fingerprint[:12]}"): job
+                   for job in jobs}
+        try:
+            for future in _as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as exc:
+                    result = (_failed(job, f"the grading process died while grading this submission ({exc})")
+                              if type(exc).__name__ == "KilledWorker" else _crashed(job, exc))
+                done(result, job)
+        finally:
+            for future in futures:
+                future.cancel()
+
+
+def _as_completed(futures):
+    from distributed import as_completed
+
+    return as_completed(list(futures))
 
 
 def autograde(course: Course, students: list[str] | None = None, *, workers: int | None = None,
-              scheduler: str | None = None, executor: cf.Executor | None = None, limits: Limits = Limits(),
+              scheduler: str | None = None, limits: Limits = Limits(),
               force: bool = False, progress: bool = True, module: str | None = None, execute: bool = False,
               on_result=None) -> Summary:
     """Grade each collected submission not graded yet (or all with ``force``); merge results as they come."""
-    from tqdm import tqdm
-
     started = time.monotonic()
     course.notebooks()  # a release must exist
     module = module or course.assignment
@@ -132,6 +155,7 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
     students = students if students is not None else course.students()
     work = course.pipeline / "work"
     template = gradebook.make_template(course, work / "template" / "gradebook.db")
+    sandboxes = _sandboxes()
     summary = Summary(workers=workers or os.cpu_count() or 1)
 
     jobs = []
@@ -143,8 +167,21 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
         jobs.append(Job(student=student, assignment=course.assignment, course_id=course.course_id,
                         submitted=str(course.submitted(student)), release=str(course.release),
                         source=str(course.source), template_db=str(template), warehouses=str(warehouses),
-                        sandbox=str(work / "sandboxes" / student), fingerprint=print_,
+                        sandbox=str(sandboxes / student), fingerprint=print_,
                         config=dict(course.config), limits=limits, module=module, execute=execute))
+
+    try:
+        _run(jobs, summary, course, workers=summary.workers, scheduler=scheduler, limits=limits,
+             progress=progress, on_result=on_result)
+    finally:
+        shutil.rmtree(sandboxes, ignore_errors=True)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _run(jobs: list[Job], summary: Summary, course: Course, *, workers: int, scheduler: str | None,
+         limits: Limits, progress: bool, on_result) -> None:
+    from tqdm import tqdm
 
     bar = tqdm(total=len(jobs), desc="autograde", unit="submission", disable=not progress)
 
@@ -156,7 +193,7 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
         if on_result is not None:
             on_result(result)
 
-    if executor is None and scheduler is None:
+    if scheduler is None:
         def finished(job: Job, kind: str, payload) -> None:
             if job.execute:
                 from incidentlab.grading.execute import kill_sandbox_processes
@@ -166,41 +203,7 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
                         "error": lambda: _crashed(job, RuntimeError(payload))}
             done(outcomes[kind](), job)
 
-        Pool(summary.workers, grade, timeout=limits.submission_timeout).run(jobs, finished)
-        jobs = []
-    attempts = 0
-    while jobs:
-        attempts += 1
-        own, client = (None, None) if executor is not None else make_executor(summary.workers, scheduler)
-        pool = executor or own
-        if client is not None:
-            summary.workers = len(client.scheduler_info().get("workers", {})) or summary.workers
-        broken: list[Job] = []
-        futures: dict = {}
-        try:
-            futures = {pool.submit(grade, job): job for job in jobs}
-            for future in cf.as_completed(futures):
-                job = futures[future]
-                try:
-                    result = future.result()
-                except BrokenProcessPool as exc:
-                    if attempts < 3:
-                        broken.append(job)
-                        continue
-                    result = _crashed(job, exc)
-                except Exception as exc:
-                    result = _crashed(job, exc)
-                done(result, job)
-        finally:
-            if isinstance(own, cf.ProcessPoolExecutor):
-                own.shutdown(wait=True, cancel_futures=True)
-            elif own is not None:
-                for future in futures:
-                    future.cancel()
-                own.shutdown(wait=True)
-            if client is not None:
-                client.close()
-        jobs = broken
+        Pool(workers, grade, timeout=limits.submission_timeout).run(jobs, finished)
+    else:
+        _run_on_dask(jobs, scheduler, summary, done)
     bar.close()
-    summary.seconds = time.monotonic() - started
-    return summary

@@ -227,11 +227,14 @@ def _grade(job: Job) -> dict:
 
     cfg = _sandbox_config(job, root)
     reviews: dict[str, set[str]] = {}
+    todo = [name for name, info in notebooks.items() if info["status"] == "graded"]
     try:
-        for name, info in notebooks.items():
-            if info["status"] != "graded":
-                continue
-            failure = _autograde(cfg, job, name)
+        # One nbgrader run for the whole submission; if it fails, one per notebook, so that a notebook nbgrader
+        # cannot grade costs only its own points.
+        failures = {name: None for name in todo} if todo and _autograde(cfg, job, "*") is None else {
+            name: _autograde(cfg, job, name) for name in todo}
+        for name, failure in failures.items():
+            info = notebooks[name]
             graded_nb = root / "course" / "autograded" / job.student / job.assignment / f"{name}.ipynb"
             if failure:
                 info["status"], info["notes"] = "error", info["notes"] + [f"nbgrader could not grade it: {failure}"]
