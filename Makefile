@@ -38,9 +38,12 @@ warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
 warehouses: warehouses/.built ## replay the incident into every warehouse (stale, fixed, and their variants)
 
 JUPYTER_LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
+# The student's JupyterLab has none of nbgrader's extensions (formgrader, create assignment, course list, ...):
+# this folder, first on Jupyter's config path, switches off its server extensions and its JupyterLab plugins.
+STUDENT_LAB_CONFIG := $(abspath src/incidentlab/student_lab)
 
 lab: warehouses workspace ## build the warehouses and open the course (student version) in JupyterLab
-	$(JUPYTER_LAB) workspace/
+	JUPYTER_CONFIG_PATH="$(STUDENT_LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(JUPYTER_LAB) workspace/
 
 workspace: release ## copy the student notebooks into workspace/ (your own work there is never overwritten)
 	mkdir -p workspace/$(MODULE)
@@ -71,6 +74,7 @@ validate: warehouses release ## run the tests: every one must pass in the master
 EXPORT ?=
 WORKERS ?=
 SCHEDULER ?=
+EXECUTE ?=
 N ?= 200
 STOCK ?= 4
 
@@ -78,8 +82,9 @@ collect: install ## copy an LMS export into nbgrader's submitted/ (make collect 
 	@test -n "$(EXPORT)" || { echo "make collect EXPORT=<folder with one subfolder, .ipynb or .zip per student>"; exit 2; }
 	$(BIN)/incidentlab grade collect "$(EXPORT)"
 
-autograde: warehouses ## grade every collected submission in parallel sandboxes (WORKERS=n, SCHEDULER=tcp://host:port)
-	$(BIN)/incidentlab grade autograde $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+autograde: warehouses ## judge every collected submission's SQL (WORKERS=n, SCHEDULER=tcp://host:port, EXECUTE=1)
+	$(BIN)/incidentlab grade autograde $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+	  $(if $(EXECUTE),--execute)
 
 feedback: install ## HTML feedback per student (grading/course/feedback), checked for leaked reference answers
 	$(BIN)/incidentlab grade feedback
