@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
 MODULE := wt06_data_stale
 
-.PHONY: help install warehouses lab workspace lab-masters test release validate lock bench clean \
+.PHONY: help install warehouses lab workspace lab-masters masters test release validate lock bench clean \
   collect autograde feedback grades bench-grading
 
 help: ## list the targets
@@ -48,6 +48,11 @@ lab: warehouses workspace ## build the warehouses and open the course (student v
 workspace: release ## copy the student notebooks into workspace/ (your own work there is never overwritten)
 	mkdir -p workspace/$(MODULE)
 	cp -n grading/course/release/$(MODULE)/*.ipynb workspace/$(MODULE)/
+
+masters: warehouses ## re-execute the master notebooks in place (after a change of data, checks or wording)
+	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
+	  --ExecutePreprocessor.timeout=600 --ExecutePreprocessor.record_timing=False notebooks/*/[0-9][0-9]_*.ipynb
+	$(BIN)/jupyter nbconvert --coalesce-streams notebooks/*/[0-9][0-9]_*.ipynb
 
 lab-masters: warehouses ## open the master notebooks (with solutions), for course authors
 	$(JUPYTER_LAB) notebooks/
