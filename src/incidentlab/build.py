@@ -43,10 +43,11 @@ def _steps(scenario: Scenario, stage: str) -> list[tuple[str, dt.datetime, list[
     steps = [(run["run_id"], run["run_date"], command_of(run["models_run"])) for run in runs if replayed(run)]
     if stage == "fixed":
         last_end = max(run["_loaded_at"] for run in runs)
-        if scenario.fixed_at < last_end:
-            raise DatasetError(f"{scenario.module}: the remediation would run at {scenario.fixed_at}, before the "
+        remediation = scenario.remediation_steps()
+        if remediation and remediation[0][0] < last_end:
+            raise DatasetError(f"{scenario.module}: the remediation would run at {remediation[0][0]}, before the "
                                f"last run of the audit log ended ({last_end}); lower fix_hours_before_now.")
-        steps += [("remediation", scenario.fixed_at, args) for args in scenario.remediation]
+        steps += [("remediation", moment, args) for moment, args in remediation]
     return steps
 
 

@@ -56,13 +56,20 @@ class Scenario:
     tables: dict[str, Table]
     variants: list[dict]  # the [[variants]] specs, in file order
     fix_hours_before_now: float = 0.0  # the remediation of `--stage fixed` runs this long before `now`
+    fix_minutes_apart: float = 0.0  # between consecutive remediation commands; the last one runs at fixed_at
     variant_name: str | None = None  # None for the incident itself
     dbt_overlay: Path | None = None  # files copied over the dbt project for this variant's build
 
     @property
     def fixed_at(self) -> dt.datetime:
-        """When the remediation runs."""
+        """When the remediation runs (its last command, when it has several)."""
         return self.now - dt.timedelta(hours=self.fix_hours_before_now)
+
+    def remediation_steps(self) -> list[tuple[dt.datetime, list[str]]]:
+        """(moment, dbt args) of each remediation command, ``fix_minutes_apart`` apart, the last at ``fixed_at``."""
+        apart = dt.timedelta(minutes=self.fix_minutes_apart)
+        last = len(self.remediation) - 1
+        return [(self.fixed_at - (last - i) * apart, args) for i, args in enumerate(self.remediation)]
 
     def runs(self) -> list[dict]:
         """The audit log, oldest run first, as dicts."""

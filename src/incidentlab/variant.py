@@ -6,6 +6,8 @@ one table's load time, an unbroken run of days, a typed list of marts), so such 
 
 A variant's keys, applied in this order; edits name rows and dates of the original, before the shift:
 
+- ``duration_factor``: every run of the audit log takes that many times as long (the durations that
+  ``run_changes`` and ``add_runs`` give are taken as they are);
 - ``incident_runs_earlier``: the selector change reaches that many more runs;
 - ``run_changes``: ``{run_id = {column = value}}``, edits of audit-log rows;
 - ``add_runs``: more audit-log rows, numbered after the last run;
@@ -13,11 +15,15 @@ A variant's keys, applied in this order; edits name rows and dates of the origin
 - ``no_signups_on``: the customers who signed up on these dates are left out, with every row naming them;
 - ``load_delay_minutes``: ``{table = minutes}``, ingestion lands that table's rows later (rows landing after
   ``now`` never land);
+- ``row_changes``: ``{table = {primary key = {column = value}}}``, edits of raw rows, e.g. a ``_loaded_at``
+  that lands one row late (written as it lands: ``load_delay_minutes`` does not move it);
 - ``shift_days``, ``seed``, ``drop_fraction``, ``drop_from``, ``keep``: every date moves by ``shift_days``
   (whole weeks keep the weekdays), amounts are rescaled with ``seed``, a share of the rows of ``drop_from``
   is left out unless a ``keep`` rule holds;
 - ``shuffle_run_ids``: a seed; run ids are renumbered out of time order;
-- ``fix_hours_before_now``: when the remediation of ``--stage fixed`` runs;
+- ``fix_hours_before_now``: when the remediation of ``--stage fixed`` runs (its last command);
+- ``remediation``: the dbt commands of the remediation, instead of the scenario's;
+- ``fix_minutes_apart``: the remediation's commands run that many minutes apart, the last one at the fix time;
 - files under ``datasets/<module>/variants/<name>/dbt/`` are copied over the dbt project for its build.
 """
 
@@ -34,9 +40,9 @@ from incidentlab.paths import dataset_dir
 
 _CENT = Decimal("0.01")
 _KEYS = {
-    "name", "description", "incident_runs_earlier", "run_changes", "add_runs", "returned_on", "no_signups_on",
-    "load_delay_minutes", "shift_days", "seed", "drop_fraction", "drop_from", "keep", "shuffle_run_ids",
-    "fix_hours_before_now",
+    "name", "description", "duration_factor", "incident_runs_earlier", "run_changes", "add_runs", "returned_on",
+    "no_signups_on", "load_delay_minutes", "row_changes", "shift_days", "seed", "drop_fraction", "drop_from",
+    "keep", "shuffle_run_ids", "fix_hours_before_now", "remediation", "fix_minutes_apart",
 }
 # The tables and columns the data edits name.
 _ORDERS, _CUSTOMERS, _CUSTOMER_ID = "raw_orders", "raw_customers", "customer_id"
@@ -69,6 +75,14 @@ def _with_finish(table: Table, row: dict) -> tuple:
         raise DatasetError(f"a run of the variant lacks {', '.join(sorted(missing))}: {row}")
     row[LOADED_AT] = row["run_date"] + dt.timedelta(seconds=row["duration_seconds"])
     return tuple(row[column] for column in table.columns)
+
+
+def _slower(table: Table, factor: float) -> None:
+    """Every run takes ``factor`` times as long (whole seconds) and lands that much later."""
+    for i, row in enumerate(table.rows):
+        run = dict(zip(table.columns, row))
+        run["duration_seconds"] = round(run["duration_seconds"] * factor)
+        table.rows[i] = _with_finish(table, run)
 
 
 def _incident_earlier(table: Table, runs_earlier: int) -> None:
@@ -127,6 +141,22 @@ def _without_signups(tables: dict[str, Table], dates: list[dt.date]) -> None:
             table.rows = [row for row in table.rows if row[at] not in gone]
 
 
+def _change_rows(table: Table, changes: dict) -> None:
+    """Edit the rows named by their primary key (TOML keys are text, so ``29`` names order 29)."""
+    key = table.index(table.primary_key)
+    unknown = set(changes) - {str(row[key]) for row in table.rows}
+    if unknown:
+        raise DatasetError(f"row_changes names rows {table.name} does not have: {', '.join(sorted(unknown))}")
+    columns = {column for edit in changes.values() for column in edit}
+    if columns - set(table.columns):
+        raise DatasetError(f"row_changes names columns {table.name} does not have: "
+                           f"{', '.join(sorted(columns - set(table.columns)))}")
+    for i, row in enumerate(table.rows):
+        edit = changes.get(str(row[key]))
+        if edit:
+            table.rows[i] = tuple(edit.get(column, value) for column, value in zip(table.columns, row))
+
+
 def _delay_loads(table: Table, minutes: float) -> None:
     at = table.index(LOADED_AT)
     delay = dt.timedelta(minutes=minutes)
@@ -136,6 +166,8 @@ def _delay_loads(table: Table, minutes: float) -> None:
 def _edit(tables: dict[str, Table], spec: dict, audit: str) -> None:
     """The edits that name rows and dates of the original."""
     runs = tables[audit]
+    if spec.get("duration_factor"):
+        _slower(runs, spec["duration_factor"])
     if spec.get("incident_runs_earlier"):
         _incident_earlier(runs, spec["incident_runs_earlier"])
     _change_runs(runs, spec.get("run_changes", {}))
@@ -146,6 +178,8 @@ def _edit(tables: dict[str, Table], spec: dict, audit: str) -> None:
         _without_signups(tables, spec["no_signups_on"])
     for name, minutes in spec.get("load_delay_minutes", {}).items():
         _delay_loads(tables[name], minutes)
+    for name, changes in spec.get("row_changes", {}).items():
+        _change_rows(tables[name], changes)
 
 
 def _shift_rescale_drop(tables: dict[str, Table], spec: dict) -> dict[str, Table]:
@@ -182,7 +216,9 @@ def make_variant(scenario: Scenario, name: str) -> Scenario:
         scenario,
         now=scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
         tables=tables,
+        remediation=spec.get("remediation", scenario.remediation),
         fix_hours_before_now=spec.get("fix_hours_before_now", scenario.fix_hours_before_now),
+        fix_minutes_apart=spec.get("fix_minutes_apart", scenario.fix_minutes_apart),
         variant_name=name,
         dbt_overlay=overlay if overlay.is_dir() else None,
     )

@@ -18,6 +18,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Float, Unicode
 
+from incidentlab.errors import IncidentLabError
 from incidentlab.grading.answer_key import Judge, Verdict, judge_for
 from incidentlab.grading.repair import grade_id
 
@@ -73,10 +74,18 @@ class GradeAnswers(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         module = self.module or resources.get("nbgrader", {}).get("assignment", "")
-        judge = judge_for(module)
-        judge.query_timeout = self.query_timeout
-        grade_notebook(nb, judge)
+        try:
+            judge = judge_for(module)
+            judge.query_timeout = self.query_timeout
+            grade_notebook(nb, judge)
+        except IncidentLabError as exc:  # the key or a warehouse is broken: the course's fault, not the student's
+            COURSE_ERRORS.append(str(exc))
+            raise
         return nb, resources
+
+
+# What went wrong on the course's side while grading (nbgrader wraps the exceptions its converters raise).
+COURSE_ERRORS: list[str] = []
 
 
 def hidden_check(question) -> None:

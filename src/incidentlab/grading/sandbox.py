@@ -29,6 +29,10 @@ from incidentlab.grading.limits import Limits
 from incidentlab.grading.repair import UnreadableNotebook, read, restore_structure
 
 
+class CourseError(Exception):
+    """The answer key or a warehouse is broken; the submission is not to blame."""
+
+
 @dataclass(frozen=True)
 class Job:
     student: str
@@ -177,12 +181,44 @@ def _scores(db_url: str, job: Job, graded: set[str]) -> tuple[dict, str | None]:
     return scores, scores_timestamp
 
 
+def _schema_checked_once() -> None:
+    """nbgrader checks each cell's metadata with ``jsonschema.validate``, which first checks the schema itself,
+    every time: a fifth of a submission's grading. Here the validator is built once per schema; the verdicts
+    (and the errors raised) are the same."""
+    import json
+
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    if getattr(common.jsonschema, "built_once", False):
+        return
+    validators: dict[str, object] = {}
+
+    class _OncePerSchema:
+        built_once = True
+        ValidationError = jsonschema.ValidationError
+
+        @staticmethod
+        def validate(instance, schema):
+            key = json.dumps(schema, sort_keys=True)
+            if key not in validators:
+                cls = jsonschema.validators.validator_for(schema)
+                cls.check_schema(schema)
+                validators[key] = cls(schema)
+            error = jsonschema.exceptions.best_match(validators[key].iter_errors(instance))
+            if error is not None:
+                raise error
+
+    common.jsonschema = _OncePerSchema
+
+
 # nbgrader sets process-wide environment variables while it runs, so one process grades one submission at a
 # time; parallelism comes from processes (a process pool, or dask workers started with --nthreads 1).
 _ONE_AT_A_TIME = threading.Lock()
 
 
 def grade(job: Job) -> dict:
+    _schema_checked_once()
     with _ONE_AT_A_TIME:
         return _grade(job)
 
@@ -226,6 +262,9 @@ def _grade(job: Job) -> dict:
         shutil.copyfile(submitted / "timestamp.txt", inbox / "timestamp.txt")
 
     cfg = _sandbox_config(job, root)
+    from incidentlab.grading.grade_answers import COURSE_ERRORS
+
+    COURSE_ERRORS.clear()
     reviews: dict[str, set[str]] = {}
     todo = [name for name, info in notebooks.items() if info["status"] == "graded"]
     try:
@@ -233,6 +272,8 @@ def _grade(job: Job) -> dict:
         # cannot grade costs only its own points.
         failures = {name: None for name in todo} if todo and _autograde(cfg, job, "*") is None else {
             name: _autograde(cfg, job, name) for name in todo}
+        if COURSE_ERRORS:  # not the student's doing: nothing is recorded, the next run grades them again
+            raise CourseError(COURSE_ERRORS[0])
         for name, failure in failures.items():
             info = notebooks[name]
             graded_nb = root / "course" / "autograded" / job.student / job.assignment / f"{name}.ipynb"
