@@ -220,3 +220,29 @@ def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(wareh
 
     time.sleep(10)
     assert not marker.exists(), "a process the student's kernel started outlived the grading"
+
+
+def test_a_broken_answer_key_is_the_graders_error_and_grading_again_recovers(warehouses, tmp_path, monkeypatch):
+    import shutil
+
+    from project_copies import copy_project
+
+    from incidentlab.paths import project_root
+
+    root = copy_project(tmp_path / "project")
+    shutil.copytree(project_root() / "grading" / MODULE, root / "grading" / MODULE)
+    key = root / "grading" / MODULE / "answer_key" / "hours_stale.sql"
+    right = key.read_text()
+    key.write_text("select nothing from nowhere\n")
+    monkeypatch.setenv("INCIDENTLAB_ROOT", str(root))
+    course = _course(tmp_path / "run", {name: CASES[name] for name in SUBSET[:2]})
+
+    broken = autograde(course, workers=1, limits=LIMITS, progress=False, module=MODULE)
+    assert {r["status"] for r in broken.results.values()} == {"grader-error"}
+    assert all("answer key's query for wt06_data_stale.hours_stale fails" in r["reason"]
+               for r in broken.results.values())
+
+    key.write_text(right)
+    fixed = autograde(course, workers=1, limits=LIMITS, progress=False, module=MODULE)
+    assert sorted(fixed.results) == sorted(SUBSET[:2]) and not fixed.skipped
+    assert _rows(course)["good"]["total"] == "3"
