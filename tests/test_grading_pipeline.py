@@ -235,7 +235,7 @@ def test_a_broken_answer_key_is_the_graders_error_and_grading_again_recovers(war
     right = key.read_text()
     key.write_text("select nothing from nowhere\n")
     monkeypatch.setenv("INCIDENTLAB_ROOT", str(root))
-    course = _course(tmp_path / "run", {name: CASES[name] for name in SUBSET[:2]})
+    course = _course(tmp_path / "run", {"good": CASES["good"]})
 
     broken = autograde(course, workers=1, limits=LIMITS, progress=False, module=MODULE)
     assert {r["status"] for r in broken.results.values()} == {"grader-error"}
@@ -244,5 +244,5 @@ def test_a_broken_answer_key_is_the_graders_error_and_grading_again_recovers(war
 
     key.write_text(right)
     fixed = autograde(course, workers=1, limits=LIMITS, progress=False, module=MODULE)
-    assert sorted(fixed.results) == sorted(SUBSET[:2]) and not fixed.skipped
+    assert sorted(fixed.results) == ["good"] and not fixed.skipped
     assert _rows(course)["good"]["total"] == "3"
