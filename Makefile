@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
 MODULE := wt06_data_stale
 
-.PHONY: help install warehouses lab workspace lab-masters masters test release validate lock bench clean \
+.PHONY: help install warehouses lab workspace lab-masters masters test test-fast release validate lock bench clean \
   collect autograde feedback grades bench-grading
 
 help: ## list the targets
@@ -59,6 +59,9 @@ lab-masters: warehouses ## open the master notebooks (with solutions), for cours
 
 test: install ## run the whole test suite (what CI runs)
 	$(BIN)/python -m pytest
+
+test-fast: warehouses ## while you work: the tests not marked slow, on the warehouses `make warehouses` built
+	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/python -m pytest tests -m "not slow" -q
 
 # nbgrader runs from grading/, where its config lives, and needs the venv's `alembic` on PATH.
 NBGRADER := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
