@@ -108,7 +108,7 @@ def edit_scenario(root, old: str, new: str) -> None:
 
 def test_unknown_variant_names_the_known_ones(target):
     message = failed_build(target, DatasetError, variant="nope")
-    assert message == f"{MODULE} has no variant named 'nope'. Known: shifted, messy_runs, mart_gaps."
+    assert message == f"{MODULE} has no variant named 'nope'. Known: shifted, messy_runs, mart_gaps, edge_runs."
 
 
 def test_variant_name_must_be_an_identifier(root, target):
@@ -121,6 +121,12 @@ def test_unknown_variant_key(root, target):
     edit_scenario(root, "shift_days = 161", "shift_dayz = 161")
     message = failed_build(target, DatasetError, variant="messy_runs")
     assert message.startswith(f"variant 'messy_runs' of {MODULE}: unknown key(s) shift_dayz.")
+
+
+def test_row_change_of_a_row_the_table_lacks(root, target):
+    edit_scenario(root, "29 = { _loaded_at", "9999 = { _loaded_at")
+    message = failed_build(target, DatasetError, variant="messy_runs")
+    assert message == "row_changes names rows raw_orders does not have: 9999"
 
 
 def test_fix_before_the_last_run(root, target):

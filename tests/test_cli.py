@@ -78,7 +78,8 @@ def test_build_writes_the_warehouse(tmp_path, capsys):
 
 def test_unknown_variant_names_the_known_ones():
     done = run_cli("build", MODULE, "--variant", "nope", "--quiet")
-    assert_clean_failure(done, f"{MODULE} has no variant named 'nope'", "Known: shifted, messy_runs, mart_gaps")
+    assert_clean_failure(done, f"{MODULE} has no variant named 'nope'",
+                         "Known: shifted, messy_runs, mart_gaps, edge_runs")
 
 
 def test_all_refuses_variant(capsys):
@@ -95,5 +96,5 @@ def test_build_variant_writes_its_own_folder(tmp_path, monkeypatch, capsys):
     target = tmp_path / MODULE / "fixed-mart_gaps" / "acme.duckdb"
     assert capsys.readouterr().out == f"built {target}\n"
     with duckdb.connect(str(target), read_only=True) as con:
-        assert con.sql("select count(*) from dbt_graph.nodes where name = 'fct_returns_daily'").fetchone()[0] == 1
+        assert con.sql("select count(*) from dbt_graph.nodes where name = 'rpt_returns_daily'").fetchone()[0] == 1
     assert sorted(p.name for p in target.parent.iterdir()) == ["acme.duckdb"]

@@ -51,8 +51,7 @@ def scenario(variant: str):
 
 
 def test_the_named_variants():
-    assert VARIANTS[:3] == ["shifted", "messy_runs", "mart_gaps"]
-    assert len(set(VARIANTS)) == len(VARIANTS)
+    assert VARIANTS == ["shifted", "messy_runs", "mart_gaps", "edge_runs"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -86,11 +85,14 @@ def test_the_marts_stop_and_later_runs_are_staging_only(warehouses, variant):
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_the_fix_brings_the_marts_up_to_staging_at_its_time(warehouses, variant):
-    fixed_at = scenario(variant).fixed_at
-    assert fixed_at <= scalar("fixed", variant, "select scenario_now()")
+    steps = [moment for moment, _ in scenario(variant).remediation_steps()]
+    assert steps[-1] == scenario(variant).fixed_at <= scalar("fixed", variant, "select scenario_now()")
     for mart, (day, staging_max) in MARTS.items():
-        assert scalar("fixed", variant, f"select max({day}) = ({staging_max}) from {mart}"), mart
-        assert scalar("fixed", variant, f"select max(updated_at) from {mart}") == fixed_at
+        refreshed = scalar("fixed", variant, f"select max(updated_at) from {mart}")
+        assert refreshed in steps, mart
+        # staging as it stood then: a row that landed after the fix is not in the mart
+        landed = f"{staging_max} and loaded_at <= timestamp '{refreshed}'"
+        assert scalar("fixed", variant, f"select max({day}) = ({landed}) from {mart}"), mart
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -143,6 +145,18 @@ def test_shifted_has_one_more_phantom_run(warehouses):
     assert variant == ["run_011", *real]
 
 
+def test_shifted_latest_order_day_has_returned_orders_only(warehouses):
+    assert scalar("stale", "shifted", """
+        select bool_and(status = 'returned') from stg_orders
+        where order_date = (select max(order_date) from stg_orders)""")
+
+
+def test_shifted_first_phantom_ratio_changes_if_the_average_is_rounded_first(warehouses):
+    first = next(run for run in runs("shifted") if not run["includes_marts"])
+    duration, average = first["duration_seconds"], first["trailing_avg_duration_7d"]
+    assert round(duration / average, 2) != round(duration / round(average, 1), 2)
+
+
 # -- messy_runs: failures, ids out of order, per-table load times, one mart alone, an earlier fix ----
 
 def test_messy_runs_has_failed_and_mismatched_runs(warehouses):
@@ -162,7 +176,7 @@ def test_messy_runs_failed_runs_are_not_replayed():
     variant = scenario("messy_runs")
     failed = {run["run_id"] for run in variant.runs() if run["status"] != "success" and run["exit_code"] != 0}
     replayed = {label for label, _, _ in _steps(variant, "stale")}
-    assert len(failed) == 2 and not failed & replayed
+    assert len(failed) == 3 and not failed & replayed
     assert replayed | failed == {run["run_id"] for run in variant.runs()}
 
 
@@ -190,6 +204,57 @@ def test_messy_runs_one_mart_refreshed_alone(warehouses):
     assert refreshed["fct_daily_signups"] > refreshed["fct_revenue_daily"]
     alone = [run for run in runs("messy_runs") if run["run_date"] == refreshed["fct_daily_signups"]]
     assert [(run["models_run"], run["includes_marts"]) for run in alone] == [("marts.fct_daily_signups", True)]
+
+
+def test_messy_runs_first_phantom_failed_and_last_full_run_failed_after_building(warehouses):
+    log = runs("messy_runs")
+    first_phantom = next(run for run in log if not run["includes_marts"])
+    assert (first_phantom["status"], first_phantom["exit_code"]) == ("error", 1)
+    last_full = [run for run in log if run["models_run"] == "all"][-1]
+    assert (last_full["status"], last_full["exit_code"]) == ("error", 0)
+    assert scalar("stale", "messy_runs", "select max(updated_at) from fct_revenue_daily") == last_full["run_date"]
+
+
+def missing_days(stage: str, variant: str, staging: str, mart: str) -> dict[dt.date, tuple[int, int]]:
+    """day -> (rows in staging, rows in the mart) for the days whose counts differ."""
+    with read_only(stage, variant) as con:
+        return {day: (ours, theirs) for day, ours, theirs in con.sql(f"""
+            with staging as ({staging}), mart as ({mart})
+            select day, staging.n, coalesce(mart.n, 0) from staging left join mart using (day)
+            where staging.n != coalesce(mart.n, 0)""").fetchall()}
+
+
+def test_messy_runs_rows_land_late(warehouses):
+    orders = missing_days(
+        "stale", "messy_runs",
+        "select order_date as day, count(*) as n from stg_orders where status != 'returned' group by 1",
+        "select order_date as day, order_count as n from fct_revenue_daily")
+    signups = missing_days(
+        "stale", "messy_runs",
+        "select event_date as day, count(*) as n from stg_events where event_type = 'signup' group by 1",
+        "select signup_date as day, signups as n from fct_daily_signups")
+    for late, mart in [(orders, "fct_revenue_daily"), (signups, "fct_daily_signups")]:
+        last = scalar("stale", "messy_runs", f"select max({MARTS[mart][0]}) from {mart}")
+        assert any(day < last and counts[1] == 0 for day, counts in late.items()), f"{mart}: a day missing inside"
+        assert any(counts[1] > 0 for counts in late.values()), f"{mart}: a day with fewer rows than staging"
+    # the last day's orders landed after the fix: the fixed revenue mart still lacks that day
+    assert scalar("fixed", "messy_runs",
+                  "select max(order_date) < (select max(order_date) from stg_orders) from fct_revenue_daily")
+
+
+def test_messy_runs_a_customer_signed_up_twice_on_a_missing_day(warehouses):
+    twice = scalar("stale", "messy_runs", """
+        select count(*) from (
+            select event_date, customer_id from stg_events where event_type = 'signup'
+            group by all having count(*) > 1)
+        where event_date not in (select signup_date from fct_daily_signups)""")
+    assert twice == 1
+
+
+def test_messy_runs_raw_event_types_are_not_all_lower_case(warehouses):
+    raw = scalar("stale", "messy_runs", "select max(event_date) from raw.raw_events where event_type = 'signup'")
+    staged = scalar("stale", "messy_runs", "select max(event_date) from stg_events where event_type = 'signup'")
+    assert raw < staged
 
 
 @pytest.mark.parametrize("variant", ["messy_runs", "mart_gaps"])
@@ -231,7 +296,19 @@ def test_mart_gaps_incident_window_has_gaps(warehouses):
 
 
 @pytest.mark.parametrize("stage", STAGES)
-def test_mart_gaps_has_one_more_mart_and_tests(warehouses, stage):
+def test_mart_gaps_latest_event_day_has_no_signup(warehouses, stage):
+    assert scalar(stage, "mart_gaps", """
+        select max(event_date) > max(event_date) filter (where event_type = 'signup') from stg_events""")
+
+
+def test_mart_gaps_fix_rebuilt_one_mart_after_the_other(warehouses):
+    signups, revenue = (scalar("fixed", "mart_gaps", f"select max(updated_at) from {mart}")
+                        for mart in ("fct_daily_signups", "fct_revenue_daily"))
+    assert signups < revenue == scenario("mart_gaps").fixed_at
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_mart_gaps_has_more_marts_and_tests(warehouses, stage):
     def graph(variant: str | None, sql: str) -> set:
         with read_only(stage, variant) as con:
             return set(con.sql(sql).fetchall())
@@ -243,14 +320,75 @@ def test_mart_gaps_has_one_more_mart_and_tests(warehouses, stage):
         join dbt_graph.nodes as child on child.name = e.child and child.resource_type = 'test'"""
     new_marts = graph("mart_gaps", marts) - graph(None, marts)
     new_tests = {name for (name,) in graph("mart_gaps", mart_tests) - graph(None, mart_tests)}
-    assert new_marts == {("fct_returns_daily",)}
-    assert {"unique_fct_returns_daily_order_date", "not_null_fct_returns_daily_order_date",
-            "assert_revenue_positive"} <= new_tests
-    assert graph("mart_gaps", "select materialized from dbt_graph.nodes where name = 'fct_returns_daily'") == {("table",)}
-    assert scalar(stage, "mart_gaps", "select count(*) from main.fct_returns_daily") > 0
+    assert new_marts == {("rpt_returns_daily",), ("fct_revenue_weekly",)}  # one not named fct_*
+    assert {"unique_rpt_returns_daily_order_date", "not_null_rpt_returns_daily_order_date",
+            "assert_revenue_positive", "assert_revenue_matches_orders"} <= new_tests
+    for mart in ("rpt_returns_daily", "fct_revenue_weekly"):
+        assert graph("mart_gaps", f"select materialized from dbt_graph.nodes where name = '{mart}'") == {("table",)}
+        assert scalar(stage, "mart_gaps", f"select count(*) from main.{mart}") > 0
     selections = "select selector, name from dbt_graph.selections"
-    assert ("marts.*", "fct_returns_daily") in graph("mart_gaps", selections) - graph(None, selections)
+    assert ("marts.*", "rpt_returns_daily") in graph("mart_gaps", selections) - graph(None, selections)
+    # a mart built from a mart, a test of the dashboard's source, a test of a mart that staging.* selects
+    parents = "select parent from dbt_graph.edges where child = '{}'"
+    assert graph("mart_gaps", parents.format("fct_revenue_weekly")) == {("fct_revenue_daily",)}
+    assert graph("mart_gaps", parents.format("source_not_null_dashboard_fct_revenue_daily_updated_at")) == {
+        ("dashboard.fct_revenue_daily",)}
+    assert graph("mart_gaps", parents.format("assert_revenue_matches_orders")) == {
+        ("fct_revenue_daily",), ("stg_orders",)}
+    assert ("staging.*", "assert_revenue_matches_orders") in graph("mart_gaps", selections)
 
 
 def test_the_project_itself_has_no_variant_files():
-    assert not list((project_root() / "dbt").rglob("fct_returns_daily*"))
+    for name in ("rpt_returns_daily", "fct_revenue_weekly", "assert_revenue_matches_orders"):
+        assert not list((project_root() / "dbt").rglob(f"{name}*"))
+
+
+# -- edge_runs: slower runs, and runs that skipped the marts before the incident -------------------------
+
+def healthy_runs() -> list[dict]:
+    """The edge_runs log up to its last run that reached the marts."""
+    log = runs("edge_runs")
+    return log[:max(i for i, run in enumerate(log) if run["includes_marts"]) + 1]
+
+
+def test_edge_runs_durations_are_doubled(warehouses):
+    real = rows_by_key("stale", None, "raw_pipeline_runs")
+    variant = rows_by_key("stale", "edge_runs", "raw_pipeline_runs")
+    full = [key for key, run in variant.items() if key in real and run["models_run"] == "all"]
+    assert len(full) == 10
+    assert all(variant[key]["duration_seconds"] == 2 * real[key]["duration_seconds"] for key in full)
+
+
+def test_edge_runs_first_run_skipped_the_marts_with_nothing_before_it(warehouses):
+    first, *later = healthy_runs()
+    assert (first["models_run"], first["trailing_avg_duration_7d"]) == ("staging.*", None)
+    assert any(not run["includes_marts"] for run in later)
+
+
+def test_edge_runs_late_run_at_the_freshness_edge(warehouses):
+    """A run ends over 25 h after the start of the last refresh, under 25 h after its end, in the same clock hour."""
+    log = healthy_runs()
+    gaps = []
+    for i, run in enumerate(log):
+        refresh = next((r for r in reversed(log[:i + 1]) if r["includes_marts"]), None)
+        if refresh and run["finished_at"] - refresh["run_date"] > dt.timedelta(hours=25):
+            gaps.append((run, refresh))
+    [(run, refresh)] = gaps
+    assert run["finished_at"] - refresh["finished_at"] < dt.timedelta(hours=25)
+    assert run["finished_at"].hour == (refresh["run_date"] + dt.timedelta(hours=25)).hour
+    assert log[-1]["run_date"] > run["run_date"]
+
+
+def test_edge_runs_single_model_runs_at_half_their_baseline(warehouses):
+    with read_only("stale", "edge_runs") as con:
+        ratios = [ratio for (ratio,) in con.sql("""
+            with baselines as (
+                select *, avg(case when includes_marts then duration_seconds end) over (
+                    order by run_date range between interval 7 days preceding and current row exclude current row
+                ) as baseline
+                from stg_pipeline_runs
+            )
+            select duration_seconds / baseline from baselines
+            where models_run not in ('all', 'staging.*') and not includes_marts order by run_date""").fetchall()]
+    assert ratios[0] == 0.5
+    assert 0.495 <= ratios[1] < 0.5

@@ -2,7 +2,8 @@
 
 Hidden tests re-run a student's query on every variant warehouse and compare it with the reference query
 there. Each variant changes what a class of wrong answers leans on (typed-in values, the order of run ids,
-one table's load time, an unbroken run of days, a typed list of marts), so such an answer fails on one of them.
+one table's load time, an unbroken run of days, a typed list of marts, rows that land late, a threshold's edge),
+so such an answer fails on one of them.
 
 A variant's keys, applied in this order; edits name rows and dates of the original, before the shift:
 
@@ -15,8 +16,8 @@ A variant's keys, applied in this order; edits name rows and dates of the origin
 - ``no_signups_on``: the customers who signed up on these dates are left out, with every row naming them;
 - ``load_delay_minutes``: ``{table = minutes}``, ingestion lands that table's rows later (rows landing after
   ``now`` never land);
-- ``row_changes``: ``{table = {primary key = {column = value}}}``, edits of raw rows, e.g. a ``_loaded_at``
-  that lands one row late (written as it lands: ``load_delay_minutes`` does not move it);
+- ``row_changes``: ``{table = {primary key = {column = value}}}``, edits of raw rows; a later ``_loaded_at``
+  lands the row late, at that moment (``load_delay_minutes`` does not move it);
 - ``shift_days``, ``seed``, ``drop_fraction``, ``drop_from``, ``keep``: every date moves by ``shift_days``
   (whole weeks keep the weekdays), amounts are rescaled with ``seed``, a share of the rows of ``drop_from``
   is left out unless a ``keep`` rule holds;
@@ -147,10 +148,9 @@ def _change_rows(table: Table, changes: dict) -> None:
     unknown = set(changes) - {str(row[key]) for row in table.rows}
     if unknown:
         raise DatasetError(f"row_changes names rows {table.name} does not have: {', '.join(sorted(unknown))}")
-    columns = {column for edit in changes.values() for column in edit}
-    if columns - set(table.columns):
-        raise DatasetError(f"row_changes names columns {table.name} does not have: "
-                           f"{', '.join(sorted(columns - set(table.columns)))}")
+    extra = {column for edit in changes.values() for column in edit} - set(table.columns)
+    if extra:
+        raise DatasetError(f"row_changes names columns {table.name} does not have: {', '.join(sorted(extra))}")
     for i, row in enumerate(table.rows):
         edit = changes.get(str(row[key]))
         if edit:
