@@ -23,7 +23,7 @@ def build_all(root: Path) -> Path:
     from incidentlab.build import build_all as build_every_warehouse
 
     os.environ["INCIDENTLAB_WAREHOUSES"] = str(root)
-    build_every_warehouse(MODULE, only_missing=True)
+    build_every_warehouse(MODULE, only_missing=True, workers=min(2, os.cpu_count() or 1))
     return root
 
 

@@ -149,19 +149,30 @@ def build(
     return target
 
 
-def build_all(module: str, progress: bool = False, *, only_missing: bool = False) -> list[Path]:
+def build_all(module: str, progress: bool = False, *, only_missing: bool = False, workers: int = 1) -> list[Path]:
     """Build every stage of ``module``, for the incident and for each of its variants; return the paths.
 
-    ``only_missing`` keeps the warehouses that already exist (the test session reuses them).
+    ``only_missing`` keeps the warehouses that already exist (the test session reuses them). ``workers`` > 1
+    splits the builds over that many processes (each warehouse keeps its own dbt state, so they never meet).
     """
-    built = []
-    for variant in (None, *variant_names(module)):
-        for stage in STAGES:
-            path = warehouse_path(module, stage, variant)
-            if not (only_missing and path.exists()):
-                path = build(module, stage, variant=variant, progress=progress)
-            built.append(path)
-    return built
+    plan = [(stage, variant) for variant in (None, *variant_names(module)) for stage in STAGES]
+    todo = [(stage, variant) for stage, variant in plan
+            if not (only_missing and warehouse_path(module, stage, variant).exists())]
+    if workers > 1 and len(todo) > 1:
+        import concurrent.futures as cf
+        import multiprocessing
+
+        shares = [todo[i::workers] for i in range(workers)]
+        with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            list(pool.map(_build_share, [module] * workers, shares))  # re-raises a build's error here
+    else:
+        _build_share(module, todo, progress)
+    return [warehouse_path(module, stage, variant) for stage, variant in plan]
+
+
+def _build_share(module: str, share: list, progress: bool = False) -> None:
+    for stage, variant in share:
+        build(module, stage, variant=variant, progress=progress)
 
 
 _DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs", "dbt_packages")
