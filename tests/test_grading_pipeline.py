@@ -195,22 +195,27 @@ def test_the_cli_steps_print_their_summary(corpus, tmp_path, capsys):
 def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(warehouses, tmp_path):
     """--execute: the feedback shows the student's outputs; a kernel that kills its grader fails alone, and a
     detached child the kernel started is killed with it."""
-    from grading_corpus.mutations import Case, _insert
+    from grading_corpus.mutations import Case, _insert, wrong_answers
+
+    def patched_and_detached(nb):
+        wrong_answers(nb)
+        _insert(nb, patch + detached)
 
     marker = tmp_path / "written-after-grading"
+    patch = ("import incidentlab.checking.question as q, incidentlab.grading.grade_answers as g\n"
+             "q.Question.check = lambda self, answer=None: print('ok')\n"
+             "g.hidden_check = lambda question: print('ok')\n")
     detached = ("import subprocess, sys\n"
                 "subprocess.Popen([sys.executable, '-c', 'import time, pathlib; time.sleep(8); "
                 f"pathlib.Path({str(marker)!r}).write_text(\"late\")'], start_new_session=True)")
     cases = {"good": CASES["good"], "kill_the_grader": CASES["kill_the_grader"],
-             "patch_the_checks": CASES["patch_the_checks"],
-             "detached": Case(lambda nb: _insert(nb, detached), "graded", "", full_marks=True)}
+             "detached": Case(patched_and_detached, "graded", "", full_marks=False)}
     course = _course(tmp_path, cases)
     limits = Limits(cell_timeout=60, notebook_timeout=120, submission_timeout=240)
     summary = autograde(course, workers=2, limits=limits, progress=False, module=MODULE, execute=True)
     rows = _rows(course)
     assert rows["good"]["total"] == rows["good"]["max_total"] == "3"
-    assert rows["detached"]["total"] == "3"
-    assert rows["patch_the_checks"]["total"] == "0"
+    assert rows["detached"]["total"] == "0"  # wrong answers and patched checks, run in the kernel: still 0
     assert rows["kill_the_grader"]["status"] == "failed"
     assert "died while grading" in rows["kill_the_grader"]["reason"]
     graded = (course.autograded("good") / "tiny.ipynb").read_text()

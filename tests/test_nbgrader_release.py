@@ -259,11 +259,23 @@ def test_master_validates(module_release, master):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
+@pytest.mark.parametrize("master", MASTERS[:1], ids=[m.stem for m in MASTERS[:1]])
 def test_master_release_passes_no_test(module_release, master):
     out, executed = validate(release_folder(module_release, MODULE) / master.name, module_release, invert=True)
     assert INVERT_PASSED in out, out
     assert_every_test_says_not_answered(executed)
+
+
+@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
+def test_every_released_answer_is_judged_not_answered(module_release, master):
+    """What the pipeline (and the hidden checks) make of an untouched release: 0 points, "not answered yet".
+    (One release notebook also runs in a kernel above; the judge reads only the answer cells' text.)"""
+    from incidentlab.grading.answer_key import judge_for
+    from incidentlab.grading.grade_answers import grade_notebook
+
+    released = nbformat.read(release_folder(module_release, MODULE) / master.name, as_version=4)
+    verdicts = grade_notebook(released, judge_for(MODULE))
+    assert verdicts and all(not v.passed and "not answered yet (0 points)" in v.message for v in verdicts)
 
 
 def test_config_derives_the_course_from_its_own_location(tmp_path):
