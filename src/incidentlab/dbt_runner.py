@@ -94,7 +94,9 @@ def invoke(
         full = [*args, *(common if quiet else common[:-2]), *clock]
         result = dbtRunner(manifest=manifest).invoke(full)
     if result.exception is not None:
-        raise DbtError(f"`dbt {' '.join(args)}` crashed on {warehouse}: {result.exception}")
+        error = DbtError(f"`dbt {' '.join(args)}` crashed on {warehouse}: {result.exception}")
+        error.detail = str(result.exception).strip()  # dbt's own words, without the warehouse's path
+        raise error
     return result
 
 

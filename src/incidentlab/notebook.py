@@ -13,8 +13,11 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import difflib
+import re
 import shlex
 import shutil
+import sys
 import tempfile
 import warnings
 from functools import cached_property
@@ -23,6 +26,7 @@ from pathlib import Path
 import duckdb
 
 from incidentlab.dbt_runner import invoke
+from incidentlab.errors import DbtError
 from incidentlab.paths import warehouse_path
 
 SQL_ALIAS = "acme"
@@ -132,7 +136,51 @@ class Lab:
         return self.last
 
     def _dbt_magic(self, line: str) -> None:
-        self.dbt(line)
+        problem = dbt_line_problem(line)
+        if problem is None:
+            try:
+                self.dbt(line)
+                return
+            except DbtError as exc:
+                problem = f"dbt could not run `dbt {line.strip()}`: {_first_words(getattr(exc, 'detail', str(exc)))}"
+        print(problem, file=sys.stderr)
+
+
+def _first_words(detail: str) -> str:
+    """dbt's message in one line: a bare heading ("Runtime Error") takes the line that follows it."""
+    lines = [line.strip() for line in detail.splitlines() if line.strip()]
+    if not lines:
+        return "no detail"
+    text = f"{lines[0]}: {lines[1]}" if len(lines) > 1 and lines[0].endswith("Error") else lines[0]
+    return re.sub(r"(/[^\s'\"]+)+", "…", text)  # no internal path
+
+
+DBT_COMMANDS = ("build", "compile", "ls", "list", "parse", "run", "seed", "show", "snapshot", "source", "test")
+_DBT_EXAMPLES = "`%dbt ls --select staging.*`, `%dbt run --select marts.*` or `%dbt source freshness`"
+
+
+def dbt_line_problem(line: str) -> str | None:
+    """What is wrong with a ``%dbt`` line before dbt sees it, in one plain sentence (None: nothing)."""
+    try:
+        args = shlex.split(line)
+    except ValueError as exc:
+        return f"%dbt could not read this line ({exc}): close the quote, e.g. `%dbt ls --select \"staging.*\"`"
+    if args and args[0] == "dbt":
+        args = args[1:]
+    if not args:
+        return f"%dbt needs a command after it, e.g. {_DBT_EXAMPLES}."
+    if args[0] not in DBT_COMMANDS:
+        close = difflib.get_close_matches(args[0], DBT_COMMANDS, n=1)
+        guess = f" Did you mean `%dbt {close[0]}`?" if close else ""
+        return (f"`{args[0]}` is not a dbt command.{guess} The commands are {', '.join(DBT_COMMANDS)}; e.g. "
+                f"{_DBT_EXAMPLES}.")
+    for option, value in zip(args, [*args[1:], None]):
+        if option in _NEEDS_VALUE and (value is None or value.startswith("-")):
+            return f"`{option}` needs a value after it, e.g. `%dbt {args[0]} {option} staging.*`."
+    return None
+
+
+_NEEDS_VALUE = {"--select", "-s", "--exclude", "--selector", "--resource-type", "--output", "-o", "--vars"}
 
 
 def summarize(args: list[str], result) -> str:

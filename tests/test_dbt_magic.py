@@ -1,0 +1,39 @@
+"""``%dbt`` mistakes end in one plain line that says what to do: no traceback, no internal path."""
+
+import pytest
+
+MODULE = "wt06_data_stale"
+
+
+@pytest.fixture(scope="module")
+def shell(warehouses):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from incidentlab.notebook import start
+
+    ip = InteractiveShell.instance()
+    lab = start(MODULE)
+    yield ip
+    lab.close()
+
+
+@pytest.mark.parametrize("line, says", [
+    ("rn --select staging.*", "`rn` is not a dbt command. Did you mean `%dbt run`?"),
+    ("", "%dbt needs a command after it"),
+    ("ls --select 'staging.*", "close the quote"),
+    ("run --select", "`--select` needs a value after it"),
+    ("source freshness --bogus", "dbt could not run `dbt source freshness --bogus`: No such option '--bogus'."),
+])
+def test_a_dbt_mistake_is_one_plain_line(shell, capsys, line, says):
+    result = shell.run_cell(f"%dbt {line}")
+    out, err = capsys.readouterr()
+    assert result.success
+    assert says in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in out + err and "/tmp/" not in err and "incidentlab-" not in err
+
+
+def test_a_right_dbt_line_still_runs(shell, capsys):
+    shell.run_cell("%dbt ls --select marts.*")
+    out, err = capsys.readouterr()
+    assert err == "" and "acme.marts.fct_revenue_daily" in out
