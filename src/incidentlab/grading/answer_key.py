@@ -77,6 +77,7 @@ class Judge:
         self._warehouses: dict[Path, LockedWarehouse] = {}
         self._expected: dict[tuple[str, str | None], pd.DataFrame] = {}
         self._verdicts: dict[tuple[str, str], Verdict] = {}
+        self._stages: dict[str, list] = {}
         self.budget = Budget(float("inf"))
 
     # -- the verdict ----------------------------------------------------------------------------------
@@ -105,7 +106,7 @@ class Judge:
         if normalized(sql) == normalized(self.keys[q.name]):
             raise _Rejected(f"this query {REVIEW}: it is not scored automatically, your instructor will look "
                             "at it.", review=True)
-        (_, _, home), *variants = versions(self.module, q.stage)
+        (_, _, home), *variants = self._versions(q.stage)
         try:
             tables = self._warehouse(home).tables_read(sql)
         except QueryError:
@@ -134,6 +135,11 @@ class Judge:
                                      f"version{'s' if others != 1 else ''} of the incident.")
 
     # -- running queries ------------------------------------------------------------------------------
+    def _versions(self, stage: str) -> list[tuple[str | None, str, Path]]:
+        if stage not in self._stages:  # the manifest is read once per stage, not once per answer
+            self._stages[stage] = versions(self.module, stage)
+        return self._stages[stage]
+
     def _warehouse(self, path: Path) -> LockedWarehouse:
         if path not in self._warehouses:
             self._warehouses[path] = LockedWarehouse(path)

@@ -64,10 +64,10 @@ def _is_done(course: Course, student: str, print_: str) -> bool:
     return record.get("fingerprint") == print_ and gradebook.has_submission(course, student)
 
 
-def _crashed(job: Job, exc: BaseException) -> dict:
+def _crashed(job: Job, error: str) -> dict:
     """Not the student's doing: nothing goes to the gradebook, and the next run grades the student again."""
     return {"student": job.student, "assignment": job.assignment, "fingerprint": None,
-            "status": "grader-error", "reason": f"the grader itself failed: {type(exc).__name__}: {exc}",
+            "status": "grader-error", "reason": f"the grader itself failed: {error}",
             "notebooks": {}, "autograded": None, "seconds": 0.0}
 
 
@@ -130,7 +130,7 @@ def _run_on_dask(jobs: list[Job], scheduler: str, summary: Summary, done) -> Non
                     result = future.result()
                 except Exception as exc:
                     result = (_failed(job, f"the grading process died while grading this submission ({exc})")
-                              if type(exc).__name__ == "KilledWorker" else _crashed(job, exc))
+                              if type(exc).__name__ == "KilledWorker" else _crashed(job, f"{type(exc).__name__}: {exc}"))
                 done(result, job)
         finally:
             for future in futures:
@@ -200,7 +200,7 @@ def _run(jobs: list[Job], summary: Summary, course: Course, *, workers: int, sch
 
                 kill_sandbox_processes(Path(job.sandbox))
             outcomes = {"ok": lambda: payload, "lost": lambda: _failed(job, payload),
-                        "error": lambda: _crashed(job, RuntimeError(payload))}
+                        "error": lambda: _crashed(job, payload)}
             done(outcomes[kind](), job)
 
         Pool(workers, grade, timeout=limits.submission_timeout).run(jobs, finished)
