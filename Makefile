@@ -5,7 +5,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 UV_VERSION := $(shell sed -n 's/^uv==\([^ ]*\).*/\1/p' requirements.lock)
-MODULE := wt06_data_stale
+# The modules: every folder of datasets/ with a scenario.toml. `make <target> MODULE=<name>` works on one.
+MODULES := $(patsubst datasets/%/scenario.toml,%,$(wildcard datasets/*/scenario.toml))
+MODULE ?=
+ONE := $(if $(MODULE),$(MODULE),$(MODULES))
 
 .PHONY: help install warehouses lab workspace lab-masters masters test test-fast release validate lock bench clean \
   collect autograde feedback grades bench-grading
@@ -27,15 +30,15 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed ## create .venv with the locked dependencies
 
 # Rebuilt only when what the replay reads changes.
-WAREHOUSE_INPUTS := $(shell find datasets dbt/dbt_project.yml dbt/profiles.yml dbt/models dbt/macros dbt/tests \
-  src/incidentlab/build.py src/incidentlab/datasets.py src/incidentlab/variant.py src/incidentlab/dbt_runner.py \
-  src/incidentlab/graph.py -type f 2>/dev/null)
+WAREHOUSE_INPUTS := $(shell find datasets dbt src/incidentlab/build.py src/incidentlab/datasets.py \
+  src/incidentlab/variant.py src/incidentlab/dbt_runner.py src/incidentlab/graph.py -type f \
+  -not -path '*/target/*' -not -path '*/logs/*' -not -path '*/dbt_packages/*' 2>/dev/null)
 
 warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
-	$(BIN)/incidentlab build $(MODULE) --all
+	$(BIN)/incidentlab build --all
 	touch $@
 
-warehouses: warehouses/.built ## replay the incident into every warehouse (stale, fixed, and their variants)
+warehouses: warehouses/.built ## replay every module's incident into its warehouses (every stage and variant)
 
 JUPYTER_LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 # The student's JupyterLab has none of nbgrader's extensions (formgrader, create assignment, course list, ...):
@@ -46,8 +49,8 @@ lab: warehouses workspace ## build the warehouses and open the course (student v
 	JUPYTER_CONFIG_PATH="$(STUDENT_LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(JUPYTER_LAB) workspace/
 
 workspace: release ## copy the student notebooks into workspace/ (your own work there is never overwritten)
-	mkdir -p workspace/$(MODULE)
-	cp -n grading/course/release/$(MODULE)/*.ipynb workspace/$(MODULE)/
+	@for m in $(ONE); do mkdir -p workspace/$$m && cp -n grading/course/release/$$m/*.ipynb workspace/$$m/; done
+	@echo "The notebooks are in workspace/ ($(ONE)); \`make lab\` opens them."
 
 masters: warehouses ## re-execute the master notebooks in place (after a change of data, checks or wording)
 	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/jupyter nbconvert --to notebook --execute --inplace \
@@ -66,17 +69,18 @@ test-fast: warehouses ## while you work: the tests not marked slow, on the wareh
 # nbgrader runs from grading/, where its config lives, and needs the venv's `alembic` on PATH.
 NBGRADER := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
 
-release: install ## generate the student version of the notebooks (grading/course/release)
-	mkdir -p grading/course
-	cd grading && $(NBGRADER) generate_assignment $(MODULE) --force
+release: install ## generate the student version of every module's notebooks (grading/course/release; MODULE=)
+	@mkdir -p grading/course
+	@for m in $(ONE); do (cd grading && $(NBGRADER) generate_assignment $$m --force --log-level=WARN) || exit 1; \
+	  echo "released grading/course/release/$$m"; done
 
-validate: warehouses release ## run the tests: every one must pass in the masters, none in the release
-	@cd grading && n=$$(ls ../notebooks/$(MODULE)/*.ipynb | wc -l) && \
-	  $(NBGRADER) validate ../notebooks/$(MODULE)/*.ipynb | tee course/validate-masters.log && \
-	  $(NBGRADER) validate --invert course/release/$(MODULE)/*.ipynb | tee course/validate-release.log && \
-	  test "$$(grep -c '^Success! Your notebook passes all the tests' course/validate-masters.log)" = "$$n" && \
-	  test "$$(grep -c '^Success! The notebook does not pass any tests' course/validate-release.log)" = "$$n" || \
-	  { echo "make validate: FAILED (see the reports above)"; exit 1; }
+validate: warehouses release ## run the tests: every one must pass in the masters, none in the release (MODULE=)
+	@cd grading && for m in $(ONE); do n=$$(ls ../notebooks/$$m/*.ipynb | wc -l) && \
+	  $(NBGRADER) validate ../notebooks/$$m/*.ipynb | tee course/validate-masters-$$m.log && \
+	  $(NBGRADER) validate --invert course/release/$$m/*.ipynb | tee course/validate-release-$$m.log && \
+	  test "$$(grep -c '^Success! Your notebook passes all the tests' course/validate-masters-$$m.log)" = "$$n" && \
+	  test "$$(grep -c '^Success! The notebook does not pass any tests' course/validate-release-$$m.log)" = "$$n" || \
+	  { echo "make validate: $$m FAILED (see the reports above)"; exit 1; }; done
 
 # The instructor's cycle after `make release`: collect, autograde, feedback, grades (`incidentlab grade --help`).
 EXPORT ?=
@@ -86,19 +90,20 @@ EXECUTE ?=
 N ?= 200
 STOCK ?= 4
 
-collect: install ## copy an LMS export into nbgrader's submitted/ (make collect EXPORT=path/to/export)
+collect: install ## copy an LMS export into nbgrader's submitted/ (make collect MODULE=m EXPORT=path/to/export)
 	@test -n "$(EXPORT)" || { echo "make collect EXPORT=<folder with one subfolder, .ipynb or .zip per student>"; exit 2; }
-	$(BIN)/incidentlab grade collect "$(EXPORT)"
+	@test -n "$(MODULE)" || { echo "make collect MODULE=<one of: $(MODULES)> EXPORT=..."; exit 2; }
+	$(BIN)/incidentlab grade collect --assignment $(MODULE) "$(EXPORT)"
 
-autograde: warehouses ## judge every collected submission's SQL (WORKERS=n, SCHEDULER=tcp://host:port, EXECUTE=1)
-	$(BIN)/incidentlab grade autograde $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
+autograde: warehouses ## judge every collected submission's SQL (MODULE=, WORKERS=n, SCHEDULER=tcp://host:port, EXECUTE=1)
+	$(BIN)/incidentlab grade autograde $(if $(MODULE),--assignment $(MODULE)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 	  $(if $(EXECUTE),--execute)
 
 feedback: install ## HTML feedback per student (grading/course/feedback), checked for leaked reference answers
-	$(BIN)/incidentlab grade feedback
+	$(BIN)/incidentlab grade feedback $(if $(MODULE),--assignment $(MODULE))
 
 grades: install ## write the grades CSV (grading/course/pipeline/ASSIGNMENT/grades.csv)
-	$(BIN)/incidentlab grade export
+	$(BIN)/incidentlab grade export $(if $(MODULE),--assignment $(MODULE))
 
 bench-grading: warehouses ## stock nbgrader autograde vs the pipeline: a class of N=200, stock on STOCK=4 of them
 	$(BIN)/python benchmarks/grading.py --n $(N) --stock $(STOCK)
@@ -111,4 +116,4 @@ bench: warehouses ## print setup, build and dbt-invocation timings
 	$(BIN)/python benchmarks/foundation.py
 
 clean: ## remove built warehouses and dbt artefacts (keeps .venv)
-	rm -rf warehouses dbt/target dbt/logs
+	rm -rf warehouses dbt/*/target dbt/*/logs dbt/*/dbt_packages

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-MODULE = "wt06_data_stale"
 _built: dict[str, Path] = {}
 
 # nbval (pytest's --nbval) collects every notebook it finds: only the masters under notebooks/ are tests, not
@@ -23,7 +22,7 @@ def build_all(root: Path) -> Path:
     from incidentlab.build import build_all as build_every_warehouse
 
     os.environ["INCIDENTLAB_WAREHOUSES"] = str(root)
-    build_every_warehouse(MODULE, only_missing=True, workers=min(2, os.cpu_count() or 1))
+    build_every_warehouse(None, only_missing=True, workers=min(2, os.cpu_count() or 1))  # every module's
     return root
 
 
@@ -36,7 +35,7 @@ def _ensure(factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def warehouses(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The folder holding the built warehouses (stale, fixed and those of every variant)."""
+    """The folder holding the built warehouses (every module's stages and those of every variant)."""
     return _ensure(tmp_path_factory)
 
 

@@ -13,6 +13,9 @@ c.CourseDirectory.course_id = "incidentlab"
 c.CourseDirectory.root = str(_course)
 # The masters are the course's notebooks: notebooks/<module>/*.ipynb is the assignment <module>.
 c.CourseDirectory.source_directory = str(_grading.parent / "notebooks")
+# What a module's folder holds for its authors stays out of the release: its README (the seeds' reading, with
+# figures that answer questions) and its questions file (the checks read it from the package).
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "README.md", "exercises.toml"]
 c.CourseDirectory.db_url = f"sqlite:///{_course / 'gradebook.db'}"
 
 c.GenerateAssignment.preprocessors = generate_assignment_preprocessors()

@@ -154,7 +154,7 @@ def test_verification_shows_the_stale_marts_unhealthy(compiled):
 
 
 def test_postmortem_quotes_only_checked_numbers(investigation):
-    text = (project_root() / "dbt" / "analyses" / "04_postmortem.md").read_text(encoding="utf-8")
+    text = (project_root() / "dbt" / "wt06_data_stale" / "analyses" / "04_postmortem.md").read_text(encoding="utf-8")
     revenue, signups = by(investigation[6], "mart")["fct_revenue_daily"], by(investigation[6], "mart")["fct_daily_signups"]
     run_012 = by(investigation[5], "run_id")["run_012"]
     refresh = investigation[2][0]

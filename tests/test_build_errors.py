@@ -77,7 +77,7 @@ def test_duplicate_key(root, target):
 @pytest.mark.slow
 def test_broken_model_mid_replay(root, target):
     # valid SQL that fails only once February's orders have landed: the first runs succeed, run_005 does not
-    (root / "dbt" / "models" / "marts" / "fct_broken.sql").write_text(
+    (root / "dbt" / MODULE / "models" / "marts" / "fct_broken.sql").write_text(
         "select * from {{ ref('stg_orders') }}\n"
         "where case when order_date >= date '2024-02-01' then error('corrupt order') else true end\n",
         encoding="utf-8",
@@ -141,4 +141,4 @@ def test_broken_overlay_model_leaves_nothing_behind(root, target):
     (overlay / "fct_broken.sql").write_text("select error('broken overlay') as x\n", encoding="utf-8")
     message = failed_build(target, DbtError, variant="mart_gaps")
     assert message.startswith("replaying run_001 (2024-11-11 18:11:55): `dbt run` failed: fct_broken: error")
-    assert not (root / "dbt" / "models" / "marts" / "fct_broken.sql").exists()
+    assert not (root / "dbt" / MODULE / "models" / "marts" / "fct_broken.sql").exists()

@@ -56,7 +56,7 @@ def test_locked_warehouse_exits_2_without_traceback(warehouses, tmp_path):
 
 def test_unknown_module_names_the_known_ones():
     done = run_cli("build", "wt99_nope", "--quiet")
-    assert_clean_failure(done, "no dataset named 'wt99_nope'", MODULE)
+    assert_clean_failure(done, "no module named 'wt99_nope'", MODULE)
 
 
 def test_all_refuses_db(capsys):

@@ -7,14 +7,13 @@ import shutil
 import duckdb
 import pytest
 
-from incidentlab.build import STAGES
-from incidentlab.datasets import load_scenario, variant_names
-from incidentlab.graph import STUDY_SELECTORS, selectors, write_graph
+from incidentlab.datasets import load_scenario, stage_names, variant_names
+from incidentlab.graph import selectors, write_graph
 from incidentlab.paths import WAREHOUSE_FILE, warehouse_path
 from incidentlab.variant import make_variant
 
 MODULE = "wt06_data_stale"
-BUILT = [(stage, variant) for variant in (None, *variant_names(MODULE)) for stage in STAGES]
+BUILT = [(stage, variant) for variant in (None, *variant_names(MODULE)) for stage in stage_names(MODULE)]
 MODELS = [
     ("fct_daily_signups", "marts", "table"),
     ("fct_revenue_daily", "marts", "table"),
@@ -37,7 +36,7 @@ def test_every_built_warehouse_holds_the_graph(warehouses, stage, variant):
     assert set(MODELS) <= set(models) if overlay else models == MODELS
     audit_selectors = {r[0] for r in con.sql("select distinct models_run from raw.raw_pipeline_runs").fetchall()}
     stored = {r[0] for r in con.sql("select distinct selector from dbt_graph.selections").fetchall()}
-    assert audit_selectors | set(STUDY_SELECTORS) <= stored
+    assert audit_selectors | set(load_scenario(MODULE).study_selectors) <= stored
 
 
 def test_edges_follow_the_models_refs(warehouses):

@@ -8,8 +8,8 @@ import re
 import pytest
 from warehouse_copies import MODULE, read_only
 
-from incidentlab.build import STAGES, _steps
-from incidentlab.datasets import load_scenario, variant_description, variant_names
+from incidentlab.build import _steps
+from incidentlab.datasets import load_scenario, stage_names, variant_description, variant_names
 from incidentlab.paths import project_root
 from incidentlab.variant import make_variant
 
@@ -63,7 +63,7 @@ def test_description_states_no_value(variant):
 # -- every variant is the same incident -------------------------------------------------------------
 
 @pytest.mark.parametrize("variant", VARIANTS)
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", stage_names(MODULE))
 def test_same_tables_and_columns_or_more(warehouses, stage, variant):
     real, other = relations(stage, None), relations(stage, variant)
     assert real <= other
@@ -295,7 +295,7 @@ def test_mart_gaps_incident_window_has_gaps(warehouses):
     assert len(missing_signups) >= 3 and not_contiguous(missing_signups)
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", stage_names(MODULE))
 def test_mart_gaps_latest_event_day_has_no_signup(warehouses, stage):
     assert scalar(stage, "mart_gaps", """
         select max(event_date) > max(event_date) filter (where event_type = 'signup') from stg_events""")
@@ -307,7 +307,7 @@ def test_mart_gaps_fix_rebuilt_one_mart_after_the_other(warehouses):
     assert signups < revenue == scenario("mart_gaps").fixed_at
 
 
-@pytest.mark.parametrize("stage", STAGES)
+@pytest.mark.parametrize("stage", stage_names(MODULE))
 def test_mart_gaps_has_more_marts_and_tests(warehouses, stage):
     def graph(variant: str | None, sql: str) -> set:
         with read_only(stage, variant) as con:
@@ -340,7 +340,7 @@ def test_mart_gaps_has_more_marts_and_tests(warehouses, stage):
 
 def test_the_project_itself_has_no_variant_files():
     for name in ("rpt_returns_daily", "fct_revenue_weekly", "assert_revenue_matches_orders"):
-        assert not list((project_root() / "dbt").rglob(f"{name}*"))
+        assert not list((project_root() / "dbt" / MODULE).rglob(f"{name}*"))
 
 
 # -- edge_runs: slower runs, and runs that skipped the marts before the incident -------------------------

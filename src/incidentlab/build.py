@@ -4,7 +4,9 @@ For every run in the audit log, oldest first: load the raw rows ingestion had la
 set the scenario clock to that moment, and invoke the dbt command the run used (its ``models_run``).
 A run that failed by both accounts (status other than ``success`` and a non-zero exit code) died before dbt
 built anything, so it is not replayed; a run only one of them calls failed is (dbt built, the orchestrator
-disagreed). The warehouse is built in a temporary file beside the target and renamed over it only when complete.
+disagreed). A module's last stage (when it has two, e.g. wt06's ``fixed``) then copies the files of
+``dbt/<module>/stages/<stage>/`` over the project, if there are any, and runs the remediation. The warehouse is
+built in a temporary file beside the target and renamed over it only when complete.
 """
 
 from __future__ import annotations
@@ -17,15 +19,12 @@ from pathlib import Path
 
 import duckdb
 
-from incidentlab.datasets import Scenario, load_scenario, variant_names
-from incidentlab.dbt_runner import failures, invoke
+from incidentlab.datasets import Scenario, load_scenario, module_names, variant_names
+from incidentlab.dbt_runner import ensure_packages, failures, invoke
 from incidentlab.errors import DatasetError, DbtError, WarehouseLockedError
 from incidentlab.graph import write_graph
 from incidentlab.paths import warehouse_path
 from incidentlab.variant import make_variant
-
-STAGES = ("stale", "fixed")
-
 
 def command_of(models_run: str) -> list[str]:
     """The dbt command a run used, read from its audit-log ``models_run``."""
@@ -41,7 +40,7 @@ def _steps(scenario: Scenario, stage: str) -> list[tuple[str, dt.datetime, list[
     """(label, moment, dbt args) of every dbt command the replay invokes, in order."""
     runs = scenario.runs()
     steps = [(run["run_id"], run["run_date"], command_of(run["models_run"])) for run in runs if replayed(run)]
-    if stage == "fixed":
+    if scenario.is_fixed(stage):
         last_end = max(run["_loaded_at"] for run in runs)
         remediation = scenario.remediation_steps()
         if remediation and remediation[0][0] < last_end:
@@ -97,7 +96,7 @@ def _dbt(args: list[str], scenario: Scenario, db: Path, moment: dt.datetime, wha
 
 def build(
     module: str,
-    stage: str = "stale",
+    stage: str | None = None,
     db: Path | None = None,
     *,
     variant: str | None = None,
@@ -105,11 +104,10 @@ def build(
 ) -> Path:
     """Replay ``module``'s incident (or its variant ``variant``) into ``db``; return the warehouse's path.
 
-    ``db`` defaults to the project's warehouses folder (``paths.warehouse_path``).
+    ``db`` defaults to the project's warehouses folder (``paths.warehouse_path``); ``stage`` to the module's first.
     """
-    if stage not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}; choose one of {', '.join(STAGES)}")
     scenario = load_scenario(module)
+    stage = scenario.check_stage(stage or scenario.first_stage)
     if variant:
         scenario = make_variant(scenario, variant)
     target = Path(db) if db else warehouse_path(module, stage, variant)
@@ -125,11 +123,15 @@ def build(
     try:
         _remove_tree(workdir)
         workdir.mkdir()
-        scenario = _with_overlay(scenario, workdir)
+        scenario = _with_overlay(scenario, scenario.dbt_overlay, workdir / "dbt")
+        fix_overlay = scenario.stage_overlay(stage) if scenario.is_fixed(stage) else None
         con = duckdb.connect(str(tmp))
         try:
             _create_raw(con, scenario)
             for label, moment, args in steps:
+                if label == "remediation" and fix_overlay is not None:  # the fix is deployed, then run
+                    scenario = _with_overlay(scenario, fix_overlay, workdir / "dbt-fixed")
+                    fix_overlay = None
                 bar.set_postfix_str(f"{label} dbt {' '.join(args)}")
                 _load_raw(con, scenario, moment)
                 _set_clock(con, moment)
@@ -149,43 +151,61 @@ def build(
     return target
 
 
-def build_all(module: str, progress: bool = False, *, only_missing: bool = False, workers: int = 1) -> list[Path]:
-    """Build every stage of ``module``, for the incident and for each of its variants; return the paths.
+def build_all(module: str | None = None, progress: bool = False, *, only_missing: bool = False,
+              workers: int = 1) -> list[Path]:
+    """Build every stage of ``module`` (of every module when None), for the incident and each of its variants.
 
-    ``only_missing`` keeps the warehouses that already exist (the test session reuses them). ``workers`` > 1
-    splits the builds over that many processes (each warehouse keeps its own dbt state, so they never meet).
+    Returns the paths. ``only_missing`` keeps the warehouses that already exist (the test session reuses them).
+    ``workers`` > 1 splits the builds over that many processes (each warehouse keeps its own dbt state).
     """
-    plan = [(stage, variant) for variant in (None, *variant_names(module)) for stage in STAGES]
-    todo = [(stage, variant) for stage, variant in plan
-            if not (only_missing and warehouse_path(module, stage, variant).exists())]
+    plan = [(name, stage, variant) for name in ([module] if module else module_names())
+            for variant in (None, *variant_names(name)) for stage in load_scenario(name).stages]
+    todo = [job for job in plan if not (only_missing and warehouse_path(*job).exists())]
+    for name in dict.fromkeys(name for name, _, _ in todo):
+        ensure_packages(load_scenario(name).dbt_project)  # once, before processes share the project
     if workers > 1 and len(todo) > 1:
         import concurrent.futures as cf
         import multiprocessing
 
         shares = [todo[i::workers] for i in range(workers)]
         with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            list(pool.map(_build_share, [module] * workers, shares))  # re-raises a build's error here
+            list(pool.map(_build_share, shares))  # re-raises a build's error here
     else:
-        _build_share(module, todo, progress)
-    return [warehouse_path(module, stage, variant) for stage, variant in plan]
+        _build_share(todo, progress)
+    return [warehouse_path(*job) for job in plan]
 
 
-def _build_share(module: str, share: list, progress: bool = False) -> None:
-    for stage, variant in share:
+def _build_share(share: list, progress: bool = False) -> None:
+    for module, stage, variant in share:
         build(module, stage, variant=variant, progress=progress)
 
 
-_DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs", "dbt_packages")
+_DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs")
 
 
-def _with_overlay(scenario: Scenario, workdir: Path) -> Scenario:
-    """The scenario, with its dbt project copied into ``workdir`` and its variant's files over it, if it has any."""
-    if scenario.dbt_overlay is None:
+def _with_overlay(scenario: Scenario, overlay: Path | None, project: Path) -> Scenario:
+    """The scenario, with its dbt project copied to ``project`` and ``overlay``'s files over it (if any)."""
+    if overlay is None:
         return scenario
-    project = workdir / "dbt"
-    shutil.copytree(scenario.dbt_project, project, ignore=_DBT_ARTEFACTS)
-    shutil.copytree(scenario.dbt_overlay, project, ignore=_DBT_ARTEFACTS, dirs_exist_ok=True)
+    ensure_packages(scenario.dbt_project)
+    copy_project(scenario.dbt_project, project)
+    shutil.copytree(overlay, project, ignore=_DBT_ARTEFACTS, dirs_exist_ok=True)
     return dataclasses.replace(scenario, dbt_project=project)
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    """A copy of a dbt project without its run artefacts or stages; its packages stay the same packages."""
+    import yaml  # dbt's own dependency
+
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns("target", "logs", "stages"), symlinks=True)
+    listed = target / "packages.yml"
+    if listed.is_file():  # a local package's path is relative to the project: make it hold from the copy too
+        spec = yaml.safe_load(listed.read_text(encoding="utf-8")) or {}
+        for entry in spec.get("packages") or []:
+            if "local" in entry:
+                entry["local"] = str((source / entry["local"]).resolve())
+        listed.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return target
 
 
 def _remove_tree(path: Path) -> None:

@@ -16,12 +16,14 @@ NEEDS_INSTRUCTOR = "the grading commands need the instructor tools: pip install 
 
 def _build(ns: argparse.Namespace) -> None:
     from incidentlab.build import build, build_all
-    from incidentlab.datasets import variant_description
+    from incidentlab.datasets import module_names, variant_description
 
     if ns.all:
         for path in build_all(ns.module, progress=not ns.quiet):
             print(f"built {path}")
         return
+    if ns.module is None:
+        raise IncidentLabError(f"name the module to build ({', '.join(module_names())}), or build them all with --all")
     if ns.variant is not None:
         variant_description(ns.module, ns.variant)  # an unknown name fails before any work, naming the known ones
     path = build(ns.module, ns.stage, ns.db, variant=ns.variant, progress=not ns.quiet)
@@ -33,13 +35,13 @@ def parser() -> argparse.ArgumentParser:
     commands = top.add_subparsers(dest="command", required=True)
 
     b = commands.add_parser("build", help="replay a module's incident into a DuckDB warehouse")
-    b.add_argument("module", help="dataset name, e.g. wt06_data_stale")
-    b.add_argument("--stage", choices=["stale", "fixed"], default="stale",
-                   help="stale: as on the morning of the incident; fixed: after the remediation")
+    b.add_argument("module", nargs="?", help="the module (a folder of datasets/); with --all and no module, every one")
+    b.add_argument("--stage", help="one of the module's stages (its scenario.toml): the incident as found (the "
+                                   "default), or the last one, after the fix")
     b.add_argument("--db", type=Path, help="where to write the warehouse (default: warehouses/MODULE/STAGE/acme.duckdb; keep the file name when you copy it)")
     b.add_argument("--variant", metavar="NAME",
                    help="replay the variant NAME of the incident (one of the module's [[variants]] in scenario.toml)")
-    b.add_argument("--all", action="store_true", help="build every stage, of the incident and of every variant, into warehouses/")
+    b.add_argument("--all", action="store_true", help="build every stage, of the incident and of every variant, into warehouses/ (every module's, if none is named)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(run=_build)
 

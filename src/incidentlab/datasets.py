@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from incidentlab.errors import DatasetError
-from incidentlab.paths import dataset_dir, project_root
+from incidentlab.paths import dataset_dir, dbt_dir, project_root
 
 LOADED_AT = "_loaded_at"
 
@@ -55,6 +55,8 @@ class Scenario:
     remediation: list[list[str]]
     tables: dict[str, Table]
     variants: list[dict]  # the [[variants]] specs, in file order
+    stages: tuple[str, ...] = ("incident",)  # the incident as found first; the last one has the fix applied
+    study_selectors: tuple[str, ...] = ()  # listed in dbt's graph besides the audit log's and the remediation's
     fix_hours_before_now: float = 0.0  # the remediation of `--stage fixed` runs this long before `now`
     fix_minutes_apart: float = 0.0  # between consecutive remediation commands; the last one runs at fixed_at
     variant_name: str | None = None  # None for the incident itself
@@ -70,6 +72,24 @@ class Scenario:
         apart = dt.timedelta(minutes=self.fix_minutes_apart)
         last = len(self.remediation) - 1
         return [(self.fixed_at - (last - i) * apart, args) for i, args in enumerate(self.remediation)]
+
+    @property
+    def first_stage(self) -> str:
+        return self.stages[0]
+
+    def is_fixed(self, stage: str) -> bool:
+        """Whether ``stage`` is the one with the remediation applied (the last, when there are several)."""
+        return len(self.stages) > 1 and stage == self.stages[-1]
+
+    def stage_overlay(self, stage: str) -> Path | None:
+        """``dbt/<module>/stages/<stage>/``: files copied over the dbt project for that stage's remediation."""
+        folder = dbt_dir(self.module) / "stages" / stage
+        return folder if folder.is_dir() else None
+
+    def check_stage(self, stage: str) -> str:
+        if stage not in self.stages:
+            raise DatasetError(f"{self.module} has no stage {stage!r}; its stages are {', '.join(self.stages)}.")
+        return stage
 
     def runs(self) -> list[dict]:
         """The audit log, oldest run first, as dicts."""
@@ -131,18 +151,45 @@ def read_table(path: Path, name: str, primary_key: str, columns: dict[str, str])
     return table
 
 
+MANIFEST = "scenario.toml"
+
+
+def module_names() -> list[str]:
+    """The course's modules: every folder of datasets/ with a scenario manifest, by name."""
+    folder = project_root() / "datasets"
+    return sorted(p.name for p in folder.iterdir() if (p / MANIFEST).is_file()) if folder.is_dir() else []
+
+
 def _manifest(module: str) -> dict:
-    folder = dataset_dir(module)
-    manifest = folder / "scenario.toml"
+    manifest = dataset_dir(module) / MANIFEST
     if not manifest.is_file():
-        known = sorted(p.name for p in folder.parent.iterdir() if (p / "scenario.toml").is_file())
-        raise DatasetError(f"no dataset named {module!r} ({_relative(manifest)} is missing). Known: {', '.join(known)}.")
+        raise DatasetError(f"no module named {module!r} ({_relative(manifest)} is missing). "
+                           f"Known: {', '.join(module_names()) or 'none'}.")
+    where = _relative(manifest)
     try:
         spec = tomllib.loads(manifest.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
-        raise DatasetError(f"{_relative(manifest)}: {exc}") from None
-    _check_variants(spec.get("variants", []), _relative(manifest))
+        raise DatasetError(f"{where}: {exc}") from None
+    for key in ("title", "now", "audit_table", "tables"):
+        if key not in spec:
+            raise DatasetError(f"{where}: `{key}` is missing; see datasets/README.md for the manifest's fields.")
+    stages = spec.get("stages", ["incident"])
+    if (not isinstance(stages, list) or not 1 <= len(stages) <= 2 or len(set(stages)) != len(stages)
+            or not all(isinstance(s, str) and _NAME.fullmatch(s) for s in stages)):
+        raise DatasetError(f"{where}: `stages` lists one or two distinct names of lowercase letters, digits and _ "
+                           f"(the incident as found, then the fixed state); found {stages!r}.")
+    if len(stages) == 2 and not spec.get("remediation"):
+        raise DatasetError(f"{where}: stage {stages[-1]!r} needs the `remediation` commands that fix the incident.")
+    if not (dbt_dir(module) / "dbt_project.yml").is_file():
+        raise DatasetError(f"{where}: module {module!r} has no dbt project ({_relative(dbt_dir(module))}/"
+                           "dbt_project.yml is missing).")
+    _check_variants(spec.get("variants", []), where)
     return spec
+
+
+def stage_names(module: str) -> tuple[str, ...]:
+    """``module``'s stages, the incident as found first."""
+    return tuple(_manifest(module).get("stages", ["incident"]))
 
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -193,10 +240,12 @@ def load_scenario(module: str) -> Scenario:
         module=module,
         title=spec["title"],
         now=spec["now"],
-        dbt_project=project_root() / spec["dbt_project"],
+        dbt_project=dbt_dir(module),
         audit_table=spec["audit_table"],
-        remediation=spec["remediation"],
+        remediation=spec.get("remediation", []),
         tables=tables,
         variants=spec.get("variants", []),
         fix_hours_before_now=spec.get("fix_hours_before_now", 0.0),
+        stages=tuple(spec.get("stages", ["incident"])),
+        study_selectors=tuple(spec.get("study_selectors", [])),
     )

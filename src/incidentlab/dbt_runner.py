@@ -56,6 +56,45 @@ def _manifest(project: Path, common: list[str]):
     return _manifests[key]
 
 
+def _missing_packages(project: Path) -> list[str]:
+    """The local packages of ``project``'s packages.yml that dbt has not installed into dbt_packages/ yet."""
+    import yaml  # dbt's own dependency
+
+    listed = project / "packages.yml"
+    if not listed.is_file():
+        return []
+    entries = (yaml.safe_load(listed.read_text(encoding="utf-8")) or {}).get("packages") or []
+    missing = []
+    for entry in entries:
+        source = (project / entry.get("local", "")).resolve()
+        spec = yaml.safe_load((source / "dbt_project.yml").read_text(encoding="utf-8")) if "local" in entry else {}
+        name = spec.get("name") or entry.get("package", "?").split("/")[-1]
+        if not (project / "dbt_packages" / name).exists():
+            missing.append(name)
+    return missing
+
+
+def ensure_packages(project: Path) -> None:
+    """``dbt deps`` for ``project`` when a package it lists (the scenario clock) is not installed yet."""
+    import fcntl
+    import hashlib
+    import tempfile
+
+    if not _missing_packages(project):
+        return
+    from dbt.cli.main import dbtRunner
+
+    key = hashlib.sha1(str(project.resolve()).encode()).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"incidentlab-deps-{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # builds in parallel processes share the module's project
+        if not _missing_packages(project):
+            return
+        result = dbtRunner().invoke(["deps", "--project-dir", str(project), "--profiles-dir", str(project),
+                                     "--no-send-anonymous-usage-stats", "--no-version-check", "--log-level", "none"])
+        if not result.success or _missing_packages(project):
+            raise DbtError(f"`dbt deps` could not install the packages of {project}: {result.exception}")
+
+
 def state_dir(warehouse: Path) -> Path:
     """dbt's target/ and logs/ for one warehouse, beside it, so parallel graders never share them."""
     return warehouse.parent / f".{warehouse.name}.dbt"
@@ -89,6 +128,7 @@ def invoke(
         "--log-level", "none",
     ]
     clock = ["--vars", json.dumps({"scenario_now": now.isoformat(sep=" ")})]
+    ensure_packages(project)
     with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
         manifest = _manifest(project, common)
         full = [*args, *(common if quiet else common[:-2]), *clock]

@@ -7,7 +7,7 @@ Schema ``dbt_graph``:
   (``dashboard.fct_revenue_daily``) so that every name is unique.
 - ``edges``: ``parent``, ``child`` (node names): the child reads from the parent.
 - ``selections``: ``selector``, ``name``: the models and tests ``dbt ls --select <selector>`` lists, for
-  every selector of the audit log and the remediation, and a few to compare them with. The selector
+  every selector of the audit log and the remediation, and the module's ``study_selectors``. The selector
   ``all`` is a run without ``--select``.
 
 Everything comes from ``dbt ls`` run in-process, never from a typed list: add a model and the tables follow.
@@ -26,7 +26,6 @@ from incidentlab.errors import DbtError
 
 SCHEMA = "dbt_graph"
 WHOLE_PROJECT = "all"  # the audit log's models_run for a run without --select
-STUDY_SELECTORS = ("staging.*", "marts.*", "staging.*+", "tag:mart", "+fct_revenue_daily")
 _RUNNABLE = ["--resource-type", "model", "--resource-type", "test"]
 
 
@@ -36,7 +35,7 @@ def selectors(scenario: Scenario) -> list[str]:
     for args in scenario.remediation:
         if "--select" in args:
             found.append(args[args.index("--select") + 1])
-    found += STUDY_SELECTORS
+    found += scenario.study_selectors
     return list(dict.fromkeys(found))
 
 

@@ -4,9 +4,11 @@
     lab = start("wt06_data_stale")      # the incident as it stood on Monday 09:00
     %dbt run --select marts.*           # dbt, in this kernel, on this copy
     lab.reset()                         # back to the incident state
+    lab.write_model("stg_orders", sql)  # edit a model of this kernel's copy of the dbt project
 
-Every kernel works on its own copy, in a folder of its own, so nothing a notebook does (a remediation run, a
-dropped table) reaches the built warehouses, another notebook or another student.
+Every kernel works on its own copy of the warehouse and of the module's dbt project, in a folder of its own, so
+nothing a notebook does (a remediation run, a dropped table, an edited model) reaches the built warehouses, the
+course's project, another notebook or another student.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ import shutil
 import sys
 import tempfile
 import warnings
-from functools import cached_property
 from pathlib import Path
 
 import duckdb
@@ -41,14 +42,17 @@ def quiet_warnings() -> None:
 class Lab:
     """One kernel's private warehouse for a module, with SQL magics and dbt on it."""
 
-    def __init__(self, module: str, stage: str = "stale", variant: str | None = None):
+    def __init__(self, module: str, stage: str | None = None, variant: str | None = None):
+        from incidentlab.datasets import load_scenario
+
         self.module = module
         self.variant = variant
-        self.stage = stage
+        self.scenario = load_scenario(module)
+        self.stage = self.scenario.check_stage(stage or self.scenario.first_stage)
         self.last = None  # the last dbt result
         self._folders: list[Path] = []
         self.con: duckdb.DuckDBPyConnection | None = None
-        self._open(stage)
+        self._open(self.stage)
         atexit.register(self.close)
 
     # -- the warehouse --------------------------------------------------------------------------------
@@ -64,6 +68,7 @@ class Lab:
         self._folders.append(folder)
         self.path = folder / pristine.name
         shutil.copyfile(pristine, self.path)
+        self.project = self._copy_project(stage, folder / "dbt")
         self.stage = stage
         self.con = duckdb.connect(str(self.path))
         self._connect_magics()
@@ -95,8 +100,9 @@ class Lab:
         if SQL_ALIAS in ConnectionManager.connections:
             ConnectionManager.connections[SQL_ALIAS].close()
 
-    def reset(self, stage: str = "stale") -> None:
-        """Throw away every change and start again from the incident's ``stage`` ("stale" or "fixed")."""
+    def reset(self, stage: str | None = None) -> None:
+        """Throw away every change (warehouse and dbt project) and start again from ``stage`` (default: the first)."""
+        stage = self.scenario.check_stage(stage or self.scenario.first_stage)
         self._disconnect_magics()
         if self.con is not None:
             self.con.close()
@@ -117,13 +123,58 @@ class Lab:
         """The result of ``sql`` on this warehouse as a pandas DataFrame."""
         return self.con.sql(sql).df()
 
-    # -- dbt ------------------------------------------------------------------------------------------
-    @cached_property
-    def dbt_project(self) -> Path:
-        """The module's dbt project, looked up once per kernel."""
-        from incidentlab.datasets import load_scenario
+    # -- the dbt project ------------------------------------------------------------------------------
+    def _copy_project(self, stage: str, target: Path) -> Path:
+        """This kernel's copy of the module's dbt project as it stands at ``stage`` (with the fix in the fixed one)."""
+        from incidentlab.build import copy_project
+        from incidentlab.dbt_runner import ensure_packages
 
-        return load_scenario(self.module).dbt_project
+        ensure_packages(self.scenario.dbt_project)
+        copy_project(self.scenario.dbt_project, target)
+        overlays = [self.scenario.stage_overlay(stage) if self.scenario.is_fixed(stage) else None]
+        if self.variant:
+            from incidentlab.variant import make_variant
+
+            overlays.insert(0, make_variant(self.scenario, self.variant).dbt_overlay)
+        for overlay in filter(None, overlays):
+            shutil.copytree(overlay, target, dirs_exist_ok=True)
+        return target
+
+    @property
+    def dbt_project(self) -> Path:
+        return self.project
+
+    def model_file(self, name: str) -> Path:
+        """The SQL file of model ``name`` in this kernel's copy of the dbt project."""
+        found = sorted((self.project / "models").rglob(f"{name}.sql"))
+        if not found:
+            models = sorted(p.stem for p in (self.project / "models").rglob("*.sql"))
+            raise DbtError(f"there is no model named {name!r}; the models are {', '.join(models)}.")
+        return found[0]
+
+    def show_model(self, name: str) -> None:
+        """Print the SQL of model ``name`` as this kernel's project has it."""
+        print(self.model_file(name).read_text(encoding="utf-8").rstrip())
+
+    def write_model(self, name: str, sql: str) -> Path:
+        """Replace model ``name``'s SQL in this kernel's copy of the project; the next ``%dbt`` reads it."""
+        path = self.model_file(name)
+        path.write_text(sql.strip() + "\n", encoding="utf-8")
+        print(f"{name} rewritten in this notebook's copy of the dbt project; run `%dbt run --select {name}+`.")
+        return path
+
+    def model_diff(self, name: str, old: str | None = None, new: str | None = None) -> str:
+        """How model ``name`` differs between two stages of the module (default: the first and the last)."""
+        old = self.scenario.check_stage(old or self.scenario.stages[0])
+        new = self.scenario.check_stage(new or self.scenario.stages[-1])
+        texts = []
+        with tempfile.TemporaryDirectory() as scratch:
+            for stage in (old, new):
+                project = self._copy_project(stage, Path(scratch) / stage)
+                found = sorted((project / "models").rglob(f"{name}.sql"))
+                texts.append(found[0].read_text(encoding="utf-8").splitlines() if found else [])
+        diff = difflib.unified_diff(texts[0], texts[1], f"{name}.sql ({old})", f"{name}.sql ({new})", lineterm="")
+        return "\n".join(diff) or f"{name}.sql is the same in {old} and {new}."
 
     def dbt(self, command: str, *, show: bool = True):
         """Run ``dbt <command>`` in this kernel on this warehouse at the scenario's now; print a summary."""
@@ -226,7 +277,7 @@ def current_lab() -> Lab | None:
     return _current
 
 
-def start(module: str, stage: str = "stale") -> Lab:
+def start(module: str, stage: str | None = None) -> Lab:
     """The first call of every notebook: quiet warnings, a private warehouse, ``%sql`` and ``%dbt`` on it."""
     global _current
     quiet_warnings()

@@ -23,6 +23,11 @@ def dataset_dir(module: str) -> Path:
     return project_root() / "datasets" / module
 
 
+def dbt_dir(module: str) -> Path:
+    """``dbt/<module>/``: the module's own dbt project."""
+    return project_root() / "dbt" / module
+
+
 def warehouses_dir() -> Path:
     """Where built warehouses live; ``INCIDENTLAB_WAREHOUSES`` overrides it (graders use this)."""
     if env := os.environ.get("INCIDENTLAB_WAREHOUSES"):

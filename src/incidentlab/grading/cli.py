@@ -7,18 +7,38 @@ import os
 from pathlib import Path
 
 from incidentlab.errors import IncidentLabError
-from incidentlab.grading.course import DEFAULT_ASSIGNMENT, Course
+from incidentlab.grading.course import Course
 from incidentlab.grading.limits import Limits
 
 
+def _courses(ns: argparse.Namespace) -> list[Course]:
+    """The assignment named, or every module's: one assignment per module."""
+    from incidentlab.datasets import module_names
+
+    names = [ns.assignment] if ns.assignment else module_names()
+    return [Course.load(name, ns.config) for name in names]
+
+
 def _course(ns: argparse.Namespace) -> Course:
+    from incidentlab.datasets import module_names
+
+    if not ns.assignment:
+        raise IncidentLabError(f"name the assignment with --assignment ({', '.join(module_names())})")
     return Course.load(ns.assignment, ns.config)
 
 
-def _release(ns: argparse.Namespace) -> None:
+def _each(step):
+    """Run ``step`` for the assignment named, or for every module's in turn."""
+    def run(ns: argparse.Namespace) -> None:
+        for course in _courses(ns):
+            step(ns, course)
+    return run
+
+
+def _release(ns: argparse.Namespace, course: Course) -> None:
     from incidentlab.grading.release import release
 
-    for path in release(_course(ns)):
+    for path in release(course):
         print(f"released {path}")
 
 
@@ -30,10 +50,9 @@ def _collect(ns: argparse.Namespace) -> None:
     print(f"into {course.submitted('STUDENT')}")
 
 
-def _autograde(ns: argparse.Namespace) -> None:
+def _autograde(ns: argparse.Namespace, course: Course) -> None:
     from incidentlab.grading.autograde import autograde
 
-    course = _course(ns)
     limits = Limits(query_timeout=ns.query_timeout, submission_timeout=ns.submission_timeout,
                     cell_timeout=ns.cell_timeout, notebook_timeout=ns.notebook_timeout)
     summary = autograde(course, ns.student or None, workers=ns.workers, scheduler=ns.scheduler, limits=limits,
@@ -41,10 +60,9 @@ def _autograde(ns: argparse.Namespace) -> None:
     print("\n".join(summary.lines()))
 
 
-def _feedback(ns: argparse.Namespace) -> None:
+def _feedback(ns: argparse.Namespace, course: Course) -> None:
     from incidentlab.grading.feedback import feedback
 
-    course = _course(ns)
     problems = feedback(course, ns.student or None, progress=not ns.quiet, module=ns.module)
     print(f"feedback for {len(problems)} student(s) in {course.feedback('STUDENT')}")
     bad = {s: p for s, p in problems.items() if p}
@@ -54,12 +72,14 @@ def _feedback(ns: argparse.Namespace) -> None:
         raise IncidentLabError(f"{len(bad)} feedback page(s) need a look (above) before they are handed out")
 
 
-def _export(ns: argparse.Namespace) -> None:
+def _export(ns: argparse.Namespace, course: Course) -> None:
     from collections import Counter
 
     from incidentlab.grading.export import export, rows
 
-    course = _course(ns)
+    if ns.out and not ns.assignment:
+        raise IncidentLabError("--out names one file: name its assignment with --assignment too")
+
     path = export(course, ns.out)
     _, data = rows(course)
     counts = Counter(row["status"] for row in data)
@@ -70,13 +90,14 @@ def register(commands) -> None:
     top = commands.add_parser("grade", help="the instructor's grading cycle (nbgrader underneath)")
     steps = top.add_subparsers(dest="step", required=True)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--assignment", default=DEFAULT_ASSIGNMENT, help=f"default: {DEFAULT_ASSIGNMENT}")
+    common.add_argument("--assignment", metavar="MODULE",
+                        help="one module's assignment (default: every module's in turn; collect needs one)")
     common.add_argument("--config", type=Path, help="nbgrader config (default: grading/nbgrader_config.py)")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
     common.add_argument("--module", help="the module whose answer key judges the answers (default: the assignment)")
 
     s = steps.add_parser("release", parents=[common], help="generate the student version (nbgrader)")
-    s.set_defaults(run=_release)
+    s.set_defaults(run=_each(_release))
 
     s = steps.add_parser("collect", parents=[common], help="copy an LMS export into submitted/")
     s.add_argument("export", type=Path, help="folder with one subfolder, .ipynb or .zip per student")
@@ -98,12 +119,12 @@ def register(commands) -> None:
                    help=f"with --execute: seconds one notebook may run (default {Limits.notebook_timeout})")
     s.add_argument("--force", action="store_true", help="grade again even unchanged, already graded submissions")
     s.add_argument("--student", action="append", help="only this student (repeatable)")
-    s.set_defaults(run=_autograde)
+    s.set_defaults(run=_each(_autograde))
 
     s = steps.add_parser("feedback", parents=[common], help="HTML feedback per student (nbgrader)")
     s.add_argument("--student", action="append", help="only this student (repeatable)")
-    s.set_defaults(run=_feedback)
+    s.set_defaults(run=_each(_feedback))
 
     s = steps.add_parser("export", parents=[common], help="grades CSV with per-question points")
     s.add_argument("--out", type=Path, help="where to write it (default: grading/course/pipeline/ASSIGNMENT/grades.csv)")
-    s.set_defaults(run=_export)
+    s.set_defaults(run=_each(_export))

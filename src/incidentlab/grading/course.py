@@ -11,8 +11,6 @@ from traitlets.config import Config
 
 from incidentlab.paths import project_root
 
-DEFAULT_ASSIGNMENT = "wt06_data_stale"
-
 
 def config_file() -> Path:
     return project_root() / "grading" / "nbgrader_config.py"
@@ -30,10 +28,13 @@ def load_config(path: Path | None = None) -> Config:
 
 @dataclass
 class Course:
-    """One assignment of an nbgrader course, with the folders the pipeline keeps beside nbgrader's."""
+    """One assignment of an nbgrader course, with the folders the pipeline keeps beside nbgrader's.
+
+    An assignment is a module: its masters are ``notebooks/<module>/``, its key ``grading/<module>/``.
+    """
 
     config: Config
-    assignment: str = DEFAULT_ASSIGNMENT
+    assignment: str
 
     def __post_init__(self) -> None:
         # nbgrader runs `alembic` from PATH when it creates a gradebook; it sits next to this interpreter.
@@ -42,7 +43,7 @@ class Course:
             os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
 
     @classmethod
-    def load(cls, assignment: str = DEFAULT_ASSIGNMENT, config_path: Path | None = None) -> "Course":
+    def load(cls, assignment: str, config_path: Path | None = None) -> "Course":
         return cls(load_config(config_path), assignment)
 
     def coursedir(self):

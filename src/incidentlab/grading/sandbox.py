@@ -232,7 +232,8 @@ def _grade(job: Job) -> dict:
     for sub in ("home", "tmp", "course"):
         (root / sub).mkdir(parents=True)
     if job.execute:
-        shutil.copytree(job.warehouses, root / "warehouses")
+        module = job.module or job.assignment  # only this module's warehouses: nothing else is the kernel's
+        shutil.copytree(Path(job.warehouses) / module, root / "warehouses" / module)
     from incidentlab.grading.answer_key import judge_for
     from incidentlab.grading.warehouses import Budget
 
