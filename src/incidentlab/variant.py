@@ -5,7 +5,9 @@ there. Each variant changes what a class of wrong answers leans on (typed-in val
 one table's load time, an unbroken run of days, a typed list of marts, rows that land late, a threshold's edge),
 so such an answer fails on one of them.
 
-A variant's keys, applied in this order; edits name rows and dates of the original, before the shift:
+A variant's own tables come first: ``datasets/<module>/variants/<name>/<table>.csv`` (same header and types as
+the module's) replaces that table's rows; a module whose data is generated uses this for variants drawn from
+other parameters. Then its keys, applied in this order; edits name rows and dates of the table, before the shift:
 
 - ``duration_factor``: every run of the audit log takes that many times as long (the durations that
   ``run_changes`` and ``add_runs`` give are taken as they are);
@@ -35,7 +37,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
-from incidentlab.datasets import LOADED_AT, Scenario, Table, variant_spec
+from incidentlab.datasets import LOADED_AT, Scenario, Table, read_table, variant_spec
 from incidentlab.errors import DatasetError
 from incidentlab.paths import dataset_dir
 
@@ -199,6 +201,12 @@ def _shift_rescale_drop(tables: dict[str, Table], spec: dict) -> dict[str, Table
     return out
 
 
+def _own_table(folder, table: Table) -> Table:
+    """The variant's own rows of ``table`` when its folder has the CSV, else a copy of the module's."""
+    own = folder / f"{table.name}.csv"
+    return read_table(own, table.name, table.primary_key, table.columns) if own.is_file() else _copy(table)
+
+
 def make_variant(scenario: Scenario, name: str) -> Scenario:
     """The scenario of variant ``name``: its data edited, shifted and rescaled, its clock and fix time moved."""
     spec = variant_spec(scenario.variants, name, scenario.module)
@@ -206,12 +214,13 @@ def make_variant(scenario: Scenario, name: str) -> Scenario:
     if unknown:
         raise DatasetError(f"variant {name!r} of {scenario.module}: unknown key(s) {', '.join(sorted(unknown))}. "
                            f"Known: {', '.join(sorted(_KEYS))}.")
-    tables = {table_name: _copy(table) for table_name, table in scenario.tables.items()}
+    folder = dataset_dir(scenario.module) / "variants" / name
+    tables = {table_name: _own_table(folder, table) for table_name, table in scenario.tables.items()}
     _edit(tables, spec, scenario.audit_table)
     tables = _shift_rescale_drop(tables, spec)
     if "shuffle_run_ids" in spec:
         _shuffle_run_ids(tables[scenario.audit_table], random.Random(spec["shuffle_run_ids"]))
-    overlay = dataset_dir(scenario.module) / "variants" / name / "dbt"
+    overlay = folder / "dbt"
     return dataclasses.replace(
         scenario,
         now=scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
