@@ -16,9 +16,12 @@ DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs", "dbt_packages")
 
 
 def copy_project(folder: Path) -> Path:
-    """``folder`` holding copies of datasets/ and dbt/; point INCIDENTLAB_ROOT at it."""
+    """``folder`` holding copies of datasets/, dbt/ and the modules' questions; point INCIDENTLAB_ROOT at it."""
     shutil.copytree(project_root() / "datasets", folder / "datasets")
     shutil.copytree(project_root() / "dbt", folder / "dbt", ignore=DBT_ARTEFACTS)
+    for questions in (project_root() / "notebooks").glob("*/exercises.toml"):
+        (folder / "notebooks" / questions.parent.name).mkdir(parents=True)
+        shutil.copy(questions, folder / "notebooks" / questions.parent.name)
     return folder
 
 

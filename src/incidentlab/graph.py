@@ -2,8 +2,9 @@
 
 Schema ``dbt_graph``:
 
-- ``nodes``: ``unique_id``, ``name``, ``resource_type`` (model, source, test), ``folder`` (staging, marts,
-  tests), ``materialized`` (view, table, test; null for sources). A source is named ``<source>.<table>``
+- ``nodes``: ``unique_id``, ``name``, ``resource_type`` (model, source, test, exposure), ``folder`` (staging,
+  marts, tests), ``materialized`` (view, table, test; null for sources and exposures). An exposure is a
+  dashboard (or other consumer) declared in the project's YAML. A source is named ``<source>.<table>``
   (``dashboard.fct_revenue_daily``) so that every name is unique.
 - ``edges``: ``parent``, ``child`` (node names): the child reads from the parent.
 - ``selections``: ``selector``, ``name``: the models and tests ``dbt ls --select <selector>`` lists, for
@@ -53,18 +54,19 @@ def _folder(original_file_path: str) -> str:
 
 def _nodes(warehouse: Path, scenario: Scenario) -> list[dict]:
     keys = "unique_id name resource_type source_name original_file_path config depends_on"
-    lines = _ls(["--output", "json", "--output-keys", keys, *_RUNNABLE, "--resource-type", "source"],
-                warehouse, scenario)
+    lines = _ls(["--output", "json", "--output-keys", keys, *_RUNNABLE, "--resource-type", "source",
+                 "--resource-type", "exposure"], warehouse, scenario)
     nodes = []
     for line in lines:
         item = json.loads(line)
         kind = item["resource_type"]
+        config = item.get("config") or {}
         nodes.append({
             "unique_id": item["unique_id"],
             "name": f"{item['source_name']}.{item['name']}" if kind == "source" else item["name"],
             "resource_type": kind,
             "folder": _folder(item["original_file_path"]),
-            "materialized": None if kind == "source" else item["config"]["materialized"],
+            "materialized": config.get("materialized") if kind in ("model", "test") else None,
             "parents": item.get("depends_on", {}).get("nodes", []),
         })
     names = [n["name"] for n in nodes]
