@@ -1,5 +1,5 @@
-"""The wt06 questions: the student's data (shape, notebook) agrees with the answer key, every key query runs on
-its warehouse and on every variant, and each question's right result changes on at least one variant (so a
+"""Every module's questions: the student's data (shape, notebook) agrees with the answer key, every key query runs
+on its warehouse and on every variant, and each question's right result changes on at least one variant (so a
 typed-in answer fails)."""
 
 from __future__ import annotations
@@ -8,14 +8,20 @@ import re
 
 import pytest
 
-from incidentlab.exercises import load
+from incidentlab.exercises import load, modules
 from incidentlab.grading.answer_key import read_key, versions
 from incidentlab.grading.warehouses import LockedWarehouse
 from incidentlab.paths import project_root
 
-MODULE = "wt06_data_stale"
-QUESTIONS = list(load(MODULE))
-KEY = read_key(MODULE)
+QUESTIONS = [q for module in modules() for q in load(module)]
+IDS = [f"{q.module}.{q.name}" for q in QUESTIONS]
+_keys: dict[str, dict[str, str]] = {}
+
+
+def key(question) -> str:
+    if question.module not in _keys:
+        _keys[question.module] = read_key(question.module)
+    return _keys[question.module][question.name]
 
 
 def _result(path, sql):
@@ -30,31 +36,32 @@ def _same(a, b) -> bool:
         b.astype(str).sort_values(key).reset_index(drop=True))
 
 
-def test_every_question_has_a_key_and_every_key_a_question():
-    names = [q.name for q in QUESTIONS]
-    assert len(names) == len(set(names)) >= 15
-    assert sorted(KEY) == sorted(names)
-    for q in QUESTIONS:
-        assert (project_root() / "notebooks" / MODULE / f"{q.notebook}.ipynb").exists(), q.name
+@pytest.mark.parametrize("module", modules())
+def test_every_question_has_a_key_and_every_key_a_question(module):
+    names = [q.name for q in load(module)]
+    assert len(names) == len(set(names)) >= 10
+    assert sorted(read_key(module)) == sorted(names)
+    for q in load(module):
+        assert (project_root() / "notebooks" / module / f"{q.notebook}.ipynb").exists(), q.name
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+@pytest.mark.parametrize("question", QUESTIONS, ids=IDS)
 def test_the_students_shape_is_the_keys(warehouses, question):
     """What the student's check compares (columns, rows) is what the key gives on the question's warehouse."""
-    (_, _, home), *_ = versions(MODULE, question.stage)
-    result = _result(home, KEY[question.name])
+    (_, _, home), *_ = versions(question.module, question.stage)
+    result = _result(home, key(question))
     assert [c.lower() for c in result.columns] == list(question.columns)
     assert len(result) == question.rows
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+@pytest.mark.parametrize("question", QUESTIONS, ids=IDS)
 def test_the_key_runs_everywhere_and_a_variant_changes_the_answer(warehouses, question):
-    (_, _, home), *variants = versions(MODULE, question.stage)
-    main = _result(home, KEY[question.name])
+    (_, _, home), *variants = versions(question.module, question.stage)
+    main = _result(home, key(question))
     assert 0 < len(main) <= 30, "keep results readable: at most 30 rows"
     changed = []
     for name, description, path in variants:
-        other = _result(path, KEY[question.name])
+        other = _result(path, key(question))
         assert len(other) > 0, f"the key gives no row on {name}"
         assert list(other.columns) == list(main.columns)
         assert description and not re.search(r"\d", description), "a variant's description states no value"
@@ -63,9 +70,9 @@ def test_the_key_runs_everywhere_and_a_variant_changes_the_answer(warehouses, qu
     assert changed, "the right answer is the same on every variant: a typed-in answer would pass"
 
 
-@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+@pytest.mark.parametrize("question", QUESTIONS, ids=IDS)
 def test_key_sql_style(question):
-    sql = KEY[question.name].strip()
+    sql = key(question).strip()
     assert sql.startswith("with"), "import CTEs first"
     assert sql.rstrip(";").endswith("select * from final")
     assert sql == sql.lower() or re.sub(r"'[^']*'", "", sql) == re.sub(r"'[^']*'", "", sql).lower()
