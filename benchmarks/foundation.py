@@ -2,8 +2,9 @@
 
 (a) a fresh setup: a new venv in a temporary folder, installed by the Makefile's own `install` target
     (pip installs uv, uv installs requirements.lock, then the project); uv's download cache is used if warm;
-(b) the incident replay per stage, into a temporary folder;
-(c) one dbt command in-process (warm: dbt imported, project parsed) against the `dbt` CLI in a subprocess.
+(b) the incident replay of every module, per stage, into a temporary folder;
+(c) one dbt command in-process (warm: dbt imported, project parsed) against the `dbt` CLI in a subprocess, on the
+    first module's incident warehouse.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from pathlib import Path
 
 from incidentlab.paths import WAREHOUSE_FILE, project_root
 
-MODULE = "wt06_data_stale"
 DBT_COMMAND = ["run", "--select", "marts.*"]  # the remediation: rebuild both marts
 REPEATS_IN_PROCESS = 5
 REPEATS_SUBPROCESS = 3
@@ -61,11 +61,17 @@ def builds(scratch: Path) -> dict[str, Path]:
     print("(b) warehouse builds (replay of every audit-log run)", flush=True)
     seconds, _ = timed(lambda: __import__("dbt.cli.main"))
     report("import dbt (once per process)", seconds)
+    from incidentlab.datasets import module_names, stage_names, variant_names
+
     built = {}
-    for stage, variant in [("stale", None), ("fixed", None), ("stale", "shifted")]:
-        label = f"{stage}-{variant}" if variant else stage
-        seconds, built[label] = timed(lambda: build(MODULE, stage, scratch / label / WAREHOUSE_FILE, variant=variant))
-        report(label, seconds, "(parses the project once for the process)" if len(built) == 1 else "")
+    for module in module_names():
+        variants = variant_names(module)[:1]
+        for stage, variant in [(stage, None) for stage in stage_names(module)] + [(stage_names(module)[0], v)
+                                                                                for v in variants]:
+            label = f"{module} {stage}" + (f"-{variant}" if variant else "")
+            seconds, built[label] = timed(
+                lambda: build(module, stage, scratch / label.replace(" ", "_") / WAREHOUSE_FILE, variant=variant))
+            report(label, seconds, "(parses the project once for the process)" if len(built) == 1 else "")
     return built
 
 
@@ -94,11 +100,12 @@ def subprocess_cli(warehouse: Path, now: dt.datetime, project: Path) -> list[flo
     return [timed(once)[0] for _ in range(REPEATS_SUBPROCESS)]
 
 
-def dbt_invocations(stale: Path, scratch: Path) -> None:
+def dbt_invocations(module: str, stale: Path, scratch: Path) -> None:
     from incidentlab.datasets import load_scenario
 
-    scenario = load_scenario(MODULE)
-    print(f"(c) one dbt command: dbt {' '.join(DBT_COMMAND)}, on copies of the stale warehouse", flush=True)
+    scenario = load_scenario(module)
+    print(f"(c) one dbt command: dbt {' '.join(DBT_COMMAND)}, on copies of {module}'s {scenario.first_stage} "
+          "warehouse", flush=True)
     copies = {}
     for name in ("in-process", "subprocess"):
         (scratch / name).mkdir()
@@ -116,7 +123,10 @@ def main() -> None:
         scratch = Path(folder)
         fresh_setup(scratch)
         built = builds(scratch)
-        dbt_invocations(built["stale"], scratch)
+        from incidentlab.datasets import load_scenario, module_names
+
+        first = module_names()[0]
+        dbt_invocations(first, built[f"{first} {load_scenario(first).first_stage}"], scratch)
     print(f"total {time.perf_counter() - started:.0f} s", flush=True)
 
 
