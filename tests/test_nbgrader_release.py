@@ -20,18 +20,25 @@ import nbformat
 import pytest
 from traitlets.config import Config
 
+from incidentlab.exercises import modules
 from incidentlab.grading.answer_key import read_key
 from incidentlab.not_answered import NOT_ANSWERED_SQL
 from incidentlab.paths import project_root
 
-MODULE = "wt06_data_stale"
-MASTERS = sorted((project_root() / "notebooks" / MODULE).glob("*.ipynb"))
+MODULE = "wt06_data_stale"  # the tiny course's questions are this module's
+MODULES = modules()
+MASTERS = [(module, path) for module in MODULES
+           for path in sorted((project_root() / "notebooks" / module).glob("*.ipynb"))]
+MASTER_IDS = [f"{module}/{path.stem}" for module, path in MASTERS]
+FIRST_MASTERS = [(module, path) for module, path in MASTERS if path == min(p for m, p in MASTERS if m == module)]
+FIRST_IDS = [f"{module}/{path.stem}" for module, path in FIRST_MASTERS]
 GRADING = project_root() / "grading"
 VALIDATE_PASSED = "Success! Your notebook passes all the tests."
 INVERT_PASSED = "Success! The notebook does not pass any tests."
 
 TINY = "tiny_assignment"
 KEY = list(read_key(MODULE).values())
+KEYS = {module: list(read_key(module).values()) for module in MODULES}
 
 
 # -- running nbgrader the way the Makefile does -----------------------------------------------------------
@@ -225,56 +232,65 @@ def test_tiny_release_fails_every_test_with_not_answered(tiny, monkeypatch):
     assert_every_test_says_not_answered(executed)
 
 
-# -- the module's masters ---------------------------------------------------------------------------------
+# -- every module's masters -------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def module_release(warehouses, tmp_path_factory) -> Path:
     course = tmp_path_factory.mktemp("course")
-    nbgrader("generate_assignment", MODULE, course=course)
+    for module in MODULES:
+        nbgrader("generate_assignment", module, course=course)
     return course
 
 
-@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
-def test_master_graded_cells_well_formed(master):
+@pytest.mark.parametrize("module, master", MASTERS, ids=MASTER_IDS)
+def test_master_graded_cells_well_formed(module, master):
     assert_graded_cells_well_formed(master)
 
 
-def test_grade_ids_are_unique_across_the_module():
-    ids = [nbgrader_meta(cell)["grade_id"] for master in MASTERS
+@pytest.mark.parametrize("module", MODULES)
+def test_grade_ids_are_unique_across_the_module(module):
+    ids = [nbgrader_meta(cell)["grade_id"] for m, master in MASTERS if m == module
            for cell in nbformat.read(master, as_version=4).cells if "grade_id" in nbgrader_meta(cell)]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
 
 
-@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
-def test_master_release_has_stubs_and_no_solutions(module_release, master):
-    assert_student_version(master, release_folder(module_release, MODULE) / master.name, KEY)
+@pytest.mark.parametrize("module", MODULES)
+def test_the_release_holds_the_notebooks_only(module_release, module):
+    """The module's README (figures that answer questions) and its questions file are for authors."""
+    released = sorted(p.name for p in release_folder(module_release, module).iterdir())
+    assert released == sorted(p.name for m, p in MASTERS if m == module)
+
+
+@pytest.mark.parametrize("module, master", MASTERS, ids=MASTER_IDS)
+def test_master_release_has_stubs_and_no_solutions(module_release, module, master):
+    assert_student_version(master, release_folder(module_release, module) / master.name, KEYS[module])
 
 
 # nbval re-runs every master and compares the stored outputs, where each hidden check says ✓ (and
-# test_wt06_notebooks asserts it does): nbgrader's own validator runs on one master to show it agrees.
+# test_notebooks asserts it does): nbgrader's own validator runs on one master per module to show it agrees.
 @pytest.mark.slow
-@pytest.mark.parametrize("master", MASTERS[:1], ids=[m.stem for m in MASTERS[:1]])
-def test_master_validates(module_release, master):
+@pytest.mark.parametrize("module, master", FIRST_MASTERS, ids=FIRST_IDS)
+def test_master_validates(module_release, module, master):
     out, _ = validate(master, module_release)
     assert VALIDATE_PASSED in out, out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("master", MASTERS[:1], ids=[m.stem for m in MASTERS[:1]])
-def test_master_release_passes_no_test(module_release, master):
-    out, executed = validate(release_folder(module_release, MODULE) / master.name, module_release, invert=True)
+@pytest.mark.parametrize("module, master", FIRST_MASTERS, ids=FIRST_IDS)
+def test_master_release_passes_no_test(module_release, module, master):
+    out, executed = validate(release_folder(module_release, module) / master.name, module_release, invert=True)
     assert INVERT_PASSED in out, out
     assert_every_test_says_not_answered(executed)
 
 
-@pytest.mark.parametrize("master", MASTERS, ids=[m.stem for m in MASTERS])
-def test_every_released_answer_is_judged_not_answered(module_release, master):
+@pytest.mark.parametrize("module, master", MASTERS, ids=MASTER_IDS)
+def test_every_released_answer_is_judged_not_answered(module_release, module, master):
     """What the pipeline (and the hidden checks) make of an untouched release: 0 points, "not answered yet".
     (One release notebook also runs in a kernel above; the judge reads only the answer cells' text.)"""
     from incidentlab.grading.answer_key import judge_for
     from incidentlab.grading.grade_answers import grade_notebook
 
-    released = nbformat.read(release_folder(module_release, MODULE) / master.name, as_version=4)
-    verdicts = grade_notebook(released, judge_for(MODULE))
+    released = nbformat.read(release_folder(module_release, module) / master.name, as_version=4)
+    verdicts = grade_notebook(released, judge_for(module))
     assert verdicts and all(not v.passed and "not answered yet (0 points)" in v.message for v in verdicts)
 
 
