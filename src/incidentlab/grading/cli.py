@@ -30,7 +30,10 @@ def _course(ns: argparse.Namespace) -> Course:
 def _each(step):
     """Run ``step`` for the assignment named, or for every module's in turn."""
     def run(ns: argparse.Namespace) -> None:
-        for course in _courses(ns):
+        courses = _courses(ns)
+        for course in courses:
+            if len(courses) > 1:
+                print(f"{course.assignment}:")
             step(ns, course)
     return run
 
