@@ -37,3 +37,16 @@ def test_a_right_dbt_line_still_runs(shell, capsys):
     shell.run_cell("%dbt ls --select marts.*")
     out, err = capsys.readouterr()
     assert err == "" and "acme.marts.fct_revenue_daily" in out
+
+
+def test_what_dbt_creates_is_queried_at_once(shell, capsys):
+    """lab.query (and the check, which uses it) sees a model %dbt has just created, and its columns."""
+    from incidentlab.notebook import current_lab
+
+    lab = current_lab()
+    lab.query("select * from stg_orders limit 1")  # the connection has read the catalog before dbt changes it
+    lab.write_model("stg_probe", "select 1 as probe", folder="staging")
+    shell.run_cell("%dbt run --select stg_probe")
+    out, err = capsys.readouterr()
+    assert err == "" and "SUCCESS model   stg_probe" in out
+    assert lab.query("select probe from stg_probe").probe.tolist() == [1]

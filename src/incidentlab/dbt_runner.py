@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -95,6 +96,42 @@ def ensure_packages(project: Path) -> None:
             raise DbtError(f"`dbt deps` could not install the packages of {project}: {result.exception}")
 
 
+# One dbt command at a time per process: commands share os.environ (the warehouse's path) and the parsed project.
+_ONE_AT_A_TIME = threading.RLock()
+
+
+def _common(project: Path, state: Path) -> list[str]:
+    return [
+        "--project-dir", str(project),
+        "--profiles-dir", str(project),
+        "--target-path", str(state / "target"),
+        "--log-path", str(state / "logs"),
+        "--no-send-anonymous-usage-stats",
+        "--no-version-check",
+        "--no-use-colors",
+        "--log-level", "none",
+    ]
+
+
+def warm_up(project: Path, warehouse: Path) -> threading.Thread:
+    """Import dbt and parse ``project`` in the background, so a notebook's first ``%dbt`` does not wait for them.
+
+    Silent: a problem with the project is reported by the first real command instead.
+    """
+    def work() -> None:
+        try:
+            with _ONE_AT_A_TIME:
+                ensure_packages(project)
+                with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
+                    _manifest(project, _common(project, state_dir(warehouse)))
+        except Exception:  # noqa: BLE001 (the first %dbt raises it with a clear message)
+            pass
+
+    thread = threading.Thread(target=work, name="incidentlab-dbt-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
 def state_dir(warehouse: Path) -> Path:
     """dbt's target/ and logs/ for one warehouse, beside it, so parallel graders never share them."""
     return warehouse.parent / f".{warehouse.name}.dbt"
@@ -116,23 +153,14 @@ def invoke(
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
-    state = state or state_dir(warehouse)
-    common = [
-        "--project-dir", str(project),
-        "--profiles-dir", str(project),
-        "--target-path", str(state / "target"),
-        "--log-path", str(state / "logs"),
-        "--no-send-anonymous-usage-stats",
-        "--no-version-check",
-        "--no-use-colors",
-        "--log-level", "none",
-    ]
+    common = _common(project, state or state_dir(warehouse))
     clock = ["--vars", json.dumps({"scenario_now": now.isoformat(sep=" ")})]
-    ensure_packages(project)
-    with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
-        manifest = _manifest(project, common)
-        full = [*args, *(common if quiet else common[:-2]), *clock]
-        result = dbtRunner(manifest=manifest).invoke(full)
+    with _ONE_AT_A_TIME:
+        ensure_packages(project)
+        with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
+            manifest = _manifest(project, common)
+            full = [*args, *(common if quiet else common[:-2]), *clock]
+            result = dbtRunner(manifest=manifest).invoke(full)
     if result.exception is not None:
         error = DbtError(f"`dbt {' '.join(args)}` crashed on {warehouse}: {result.exception}")
         error.detail = str(result.exception).strip()  # dbt's own words, without the warehouse's path

@@ -121,7 +121,9 @@ class Lab:
 
     def query(self, sql: str):
         """The result of ``sql`` on this warehouse as a pandas DataFrame."""
-        return self.con.sql(sql).df()
+        # execute, not sql: a relation binds against the catalog this connection last saw, so it would miss a
+        # model or a column that %dbt (another connection of the same database) has just created.
+        return self.con.execute(sql).df()
 
     # -- the dbt project ------------------------------------------------------------------------------
     def _copy_project(self, stage: str, target: Path) -> Path:
@@ -290,4 +292,8 @@ def start(module: str, stage: str | None = None) -> Lab:
     global _current
     quiet_warnings()
     _current = Lab(module, stage)
+    if _ipython() is not None:  # while the student reads, so the first %dbt is quick
+        from incidentlab.dbt_runner import warm_up
+
+        warm_up(_current.project, _current.path)
     return _current
