@@ -4,7 +4,9 @@
     (pip installs uv, uv installs requirements.lock, then the project); uv's download cache is used if warm;
 (b) the incident replay of every module, per stage, into a temporary folder;
 (c) one dbt command in-process (warm: dbt imported, project parsed) against the `dbt` CLI in a subprocess, on the
-    first module's incident warehouse.
+    first module's incident warehouse;
+(d) what a student waits for in a fresh kernel: the first cell (start, questions, plots) and the first `%dbt`,
+    run at once and after 10 s of reading (dbt is imported and the project parsed in the background meanwhile).
 """
 
 from __future__ import annotations
@@ -117,6 +119,33 @@ def dbt_invocations(module: str, stale: Path, scratch: Path) -> None:
     print(f"  {'ratio subprocess / in-process':<44} {outside / inside:8.1f} x", flush=True)
 
 
+FIRST_CELLS = """
+import sys, time
+from IPython.testing.globalipapp import start_ipython
+ip = start_ipython()
+module, reading = sys.argv[1], float(sys.argv[2])
+started = time.perf_counter()
+ip.run_cell(f'from incidentlab.notebook import start\\nlab = start("{module}")\\n'
+            f'from incidentlab.exercises import load\\nex = load("{module}")\\nfrom incidentlab import plots')
+first = time.perf_counter() - started
+time.sleep(reading)
+started = time.perf_counter()
+ip.run_line_magic("dbt", "ls --select marts.*")
+print(f"{first:.2f} {time.perf_counter() - started:.2f}", file=sys.stderr)
+"""
+
+
+def first_cells(module: str, warehouses: Path) -> None:
+    print(f"(d) a fresh kernel on {module}: the first cell, then the first %dbt", flush=True)
+    env = {**os.environ, "INCIDENTLAB_WAREHOUSES": str(warehouses)}
+    for reading in (0, 10):
+        done = subprocess.run([sys.executable, "-c", FIRST_CELLS, module, str(reading)], env=env,
+                              capture_output=True, text=True, check=True)
+        cell, dbt = (float(x) for x in done.stderr.strip().splitlines()[-1].split())
+        report("first cell", cell)
+        report(f"first %dbt, {reading} s after it", dbt)
+
+
 def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="incidentlab-bench-") as folder:
@@ -127,6 +156,9 @@ def main() -> None:
 
         first = module_names()[0]
         dbt_invocations(first, built[f"{first} {load_scenario(first).first_stage}"], scratch)
+        from incidentlab.paths import warehouses_dir
+
+        first_cells(first, warehouses_dir())  # the built ones: `make bench` builds them first
     print(f"total {time.perf_counter() - started:.0f} s", flush=True)
 
 
