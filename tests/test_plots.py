@@ -53,6 +53,30 @@ def test_model_graph_draws_one_panel_per_selector_in_layers():
     assert plots._layers(["src", "stg", "mart"], [("src", "stg"), ("stg", "mart")]) == {"src": 0, "stg": 1, "mart": 2}
 
 
+def test_revenue_vs_finance_pairs_each_day_and_colours_the_dashboard_by_agreement():
+    daily = pd.DataFrame({"revenue_date": _days(3), "dashboard_revenue": [300.0, 100.0, None],
+                          "finance_revenue": [100.0, 100.0, 50.0]})
+    ax = plots.revenue_vs_finance(daily).axes[0]
+    assert "$" in ax.get_ylabel() and "finance" in ax.get_title() and ax.get_xlabel() == "order date"
+    assert len(ax.patches) == 6  # finance's bar and the dashboard's, for each day
+    dashboard = [bar.get_facecolor() for bar in ax.patches[3:]]
+    rgba = matplotlib.colors.to_rgba
+    assert dashboard == [rgba(plots.STALE), rgba(plots.FRESH), rgba(plots.STALE)]
+    assert [t.get_text() for t in ax.texts] == ["×3.00", "×1.00", "missing"]
+    legend = ax.get_legend()
+    assert legend.get_bbox_to_anchor().x0 >= ax.get_window_extent().x1  # beside the axes, over no bar
+
+
+def test_lines_per_order_labels_each_bar_with_its_orders_and_rows():
+    counts = pd.DataFrame({"lines": [3, 1, 2], "orders": [4, 10, 5]})
+    ax = plots.lines_per_order(counts).axes[0]
+    assert ax.get_ylabel() == "orders" and "line items" in ax.get_xlabel() and "line items" in ax.get_title()
+    assert [bar.get_height() for bar in ax.patches] == [10, 5, 4]
+    assert ax.patches[0].get_facecolor() == matplotlib.colors.to_rgba(plots.FRESH)
+    assert ax.patches[2].get_facecolor() == matplotlib.colors.to_rgba(plots.STALE)
+    assert [t.get_text() for t in ax.texts] == ["10 orders\n→ 10 rows", "5 orders\n→ 10 rows", "4 orders\n→ 12 rows"]
+
+
 def test_a_cycle_is_reported():
     with pytest.raises(ValueError, match="cycle"):
         plots._layers(["a", "b"], [("a", "b"), ("b", "a")])
@@ -61,3 +85,5 @@ def test_a_cycle_is_reported():
 def test_missing_columns_are_named():
     with pytest.raises(ValueError, match="revenue"):
         plots.revenue_cliff(pd.DataFrame({"order_date": []}), pd.DataFrame({"order_date": [], "revenue": []}))
+    with pytest.raises(ValueError, match="finance_revenue"):
+        plots.revenue_vs_finance(pd.DataFrame({"revenue_date": [], "dashboard_revenue": []}))

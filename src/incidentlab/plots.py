@@ -53,6 +53,72 @@ def revenue_cliff(staging: pd.DataFrame, mart: pd.DataFrame) -> Figure:
     return fig
 
 
+def revenue_vs_finance(daily: pd.DataFrame) -> Figure:
+    """Revenue per day as the dashboard shows it (the mart) next to what finance booked, with the ratio of the
+    two above each pair of bars; the dashboard's bar is green on the days it agrees with finance within a cent.
+
+    ``daily``: ``revenue_date``, ``dashboard_revenue``, ``finance_revenue`` (a day the mart lacks: null).
+    """
+    _require(daily, ["revenue_date", "dashboard_revenue", "finance_revenue"], "revenue_vs_finance")
+    daily = daily.sort_values("revenue_date").reset_index(drop=True)
+    dashboard = pd.to_numeric(daily["dashboard_revenue"], errors="coerce").astype(float)
+    finance = pd.to_numeric(daily["finance_revenue"], errors="coerce").astype(float)
+    agrees = (dashboard - finance).abs() <= 0.01
+    x = range(len(daily))
+    width = 0.4
+
+    fig, ax = plt.subplots(figsize=(10, 4.5))
+    ax.bar([i - width / 2 for i in x], finance.fillna(0), width, color=NEUTRAL)
+    ax.bar([i + width / 2 for i in x], dashboard.fillna(0), width, color=[FRESH if a else STALE for a in agrees])
+    for i, (shown, booked) in enumerate(zip(dashboard, finance)):
+        label = "missing" if pd.isna(shown) else (f"×{shown / booked:.2f}" if booked else "")
+        ax.annotate(label, (i + width / 2, 0 if pd.isna(shown) else shown), xytext=(0, 3),
+                    textcoords="offset points", ha="center", va="bottom", fontsize=7, color="black")
+    top = max(dashboard.max() if dashboard.notna().any() else 0, finance.max() if finance.notna().any() else 0)
+    ax.set_ylim(0, (top or 1) * 1.12)
+    ax.yaxis.set_major_formatter(lambda value, _: f"${value:,.0f}")
+    ax.set_xticks(list(x), [f"{pd.Timestamp(d):%a %b %d}" for d in daily["revenue_date"]], rotation=45,
+                  ha="right", fontsize=8)
+    ax.set_xlabel("order date")
+    ax.set_ylabel("revenue of completed orders ($)")
+    ax.set_title("Revenue per day: the dashboard against finance's books (above the bars: dashboard ÷ finance)")
+    ax.legend(handles=[Patch(color=NEUTRAL, label="finance's books (booked_revenue)"),
+                       Patch(color=STALE, label="dashboard (fct_revenue_daily),\ndiffers from finance"),
+                       Patch(color=FRESH, label="dashboard (fct_revenue_daily),\nagrees with finance")],
+              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)  # beside the axes: it covers no bar
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
+def lines_per_order(counts: pd.DataFrame) -> Figure:
+    """How many orders have 1, 2, 3... line items: the number of rows each order becomes when the line items
+    are joined to the orders. Single-line orders keep one row; the others fan out.
+
+    ``counts``: ``lines`` (line items in an order), ``orders`` (how many orders have that many).
+    """
+    _require(counts, ["lines", "orders"], "lines_per_order")
+    counts = counts.sort_values("lines").reset_index(drop=True)
+    lines = counts["lines"].astype(int)
+    orders = counts["orders"].astype(int)
+    colors = [FRESH if n == 1 else STALE for n in lines]
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    bars = ax.bar(lines, orders, color=colors, width=0.7)
+    ax.bar_label(bars, [f"{o} orders\n→ {o * n} rows" for o, n in zip(orders, lines)], fontsize=8, padding=2)
+    ax.set_ylim(0, orders.max() * 1.3)
+    ax.set_xticks(list(lines))
+    ax.set_xlabel("line items in the order (= rows the order becomes in the joined stg_orders)")
+    ax.set_ylabel("orders")
+    ax.set_title("Orders by number of line items (from raw_order_items)")
+    ax.legend(handles=[Patch(color=FRESH, label="one line: still one row"),
+                       Patch(color=STALE, label="several lines: one row per line")],
+              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)  # beside the axes: it covers no bar
+    fig.tight_layout()
+    plt.close(fig)
+    return fig
+
+
 def run_durations(runs: pd.DataFrame, threshold: float = 0.5) -> Figure:
     """Each run's duration, coloured by whether its selector reached the marts, with its trailing 7-day
     average and the alert line at ``threshold`` times that average.
