@@ -13,6 +13,7 @@ from project_copies import copy_project, csv_path, digest, existing_warehouse, h
 from warehouse_copies import MODULE
 
 from incidentlab.cli import main
+from incidentlab.paths import warehouse_path
 
 COMMAND = Path(sys.executable).with_name("incidentlab")
 
@@ -66,14 +67,22 @@ def test_all_refuses_db(capsys):
     assert "--all builds into warehouses/" in capsys.readouterr().err
 
 
+def _contents(path) -> dict:
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = con.sql("select table_schema, table_name from information_schema.tables").fetchall()
+        return {(s, t): sorted(map(str, con.sql(f'select * from "{s}"."{t}"').fetchall())) for s, t in tables}
+
+
 @pytest.mark.slow
-def test_build_writes_the_warehouse(tmp_path, capsys):
+def test_build_writes_the_warehouse(warehouses, tmp_path, capsys):
     target = tmp_path / "new" / "acme.duckdb"
     assert main(["build", MODULE, "--stage", "fixed", "--db", str(target), "--quiet"]) == 0
     assert capsys.readouterr().out == f"built {target}\n"
     with duckdb.connect(str(target), read_only=True) as con:
         assert str(con.sql("select max(order_date) from fct_revenue_daily").fetchone()[0]) == "2024-02-11"
     assert leftovers(target.parent) == []
+    # The session's fixed warehouse was built from its stale one (build_all): the same as this full replay.
+    assert _contents(target) == _contents(warehouse_path(MODULE, "fixed"))
 
 
 def test_unknown_variant_names_the_known_ones():

@@ -88,7 +88,7 @@ def _set_clock(con: duckdb.DuckDBPyConnection, moment: dt.datetime) -> None:
 
 
 def _dbt(args: list[str], scenario: Scenario, db: Path, moment: dt.datetime, what: str) -> None:
-    result = invoke(args, warehouse=db, now=moment, project=scenario.dbt_project)
+    result = invoke(args, warehouse=db, now=moment, project=scenario.dbt_project, write_json=False)
     if not result.success:
         detail = "; ".join(failures(result)) or "no detail"
         raise DbtError(f"{what}: `dbt {' '.join(args)}` failed: {detail}")
@@ -101,10 +101,13 @@ def build(
     *,
     variant: str | None = None,
     progress: bool = False,
+    start_from: Path | None = None,
 ) -> Path:
     """Replay ``module``'s incident (or its variant ``variant``) into ``db``; return the warehouse's path.
 
     ``db`` defaults to the project's warehouses folder (``paths.warehouse_path``); ``stage`` to the module's first.
+    ``start_from``, for the fixed stage, is the built first stage of the same incident or variant: the fix then
+    runs on a copy of it instead of on a new replay of the audit log (the same runs, so the same warehouse).
     """
     scenario = load_scenario(module)
     stage = scenario.check_stage(stage or scenario.first_stage)
@@ -119,15 +122,22 @@ def build(
     workdir = target.parent / f".building-{os.getpid()}-{target.name}"
     tmp = workdir / target.name
     steps = _steps(scenario, stage)
+    if start_from is not None:
+        if not scenario.is_fixed(stage):
+            raise ValueError("start_from serves the fixed stage only")
+        steps = [step for step in steps if step[0] == "remediation"]
     bar = _progress(len(steps), f"{module} ({stage}{f', {variant}' if variant else ''})", progress)
     try:
         _remove_tree(workdir)
         workdir.mkdir()
         scenario = _with_overlay(scenario, scenario.dbt_overlay, workdir / "dbt")
         fix_overlay = scenario.stage_overlay(stage) if scenario.is_fixed(stage) else None
+        if start_from is not None:
+            shutil.copyfile(start_from, tmp)
         con = duckdb.connect(str(tmp))
         try:
-            _create_raw(con, scenario)
+            if start_from is None:
+                _create_raw(con, scenario)
             for label, moment, args in steps:
                 if label == "remediation" and fix_overlay is not None:  # the fix is deployed, then run
                     scenario = _with_overlay(scenario, fix_overlay, workdir / "dbt-fixed")
@@ -163,21 +173,27 @@ def build_all(module: str | None = None, progress: bool = False, *, only_missing
     todo = [job for job in plan if not (only_missing and warehouse_path(*job).exists())]
     for name in dict.fromkeys(name for name, _, _ in todo):
         ensure_packages(load_scenario(name).dbt_project)  # once, before processes share the project
-    if workers > 1 and len(todo) > 1:
+    # The stages of one incident or variant stay together: the fixed one starts from the built first one.
+    units = list(dict.fromkeys((name, variant) for name, _, variant in todo))
+    shares = [[job for job in todo if (job[0], job[2]) in units[i::workers]] for i in range(max(workers, 1))]
+    shares = [share for share in shares if share]
+    if workers > 1 and len(shares) > 1:
         import concurrent.futures as cf
         import multiprocessing
 
-        shares = [todo[i::workers] for i in range(workers)]
-        with cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        with cf.ProcessPoolExecutor(len(shares), mp_context=multiprocessing.get_context("spawn")) as pool:
             list(pool.map(_build_share, shares))  # re-raises a build's error here
     else:
-        _build_share(todo, progress)
+        for share in shares:
+            _build_share(share, progress)
     return [warehouse_path(*job) for job in plan]
 
 
 def _build_share(share: list, progress: bool = False) -> None:
     for module, stage, variant in share:
-        build(module, stage, variant=variant, progress=progress)
+        first = warehouse_path(module, load_scenario(module).first_stage, variant)
+        derived = stage != load_scenario(module).first_stage and first.exists()
+        build(module, stage, variant=variant, progress=progress, start_from=first if derived else None)
 
 
 _DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs")

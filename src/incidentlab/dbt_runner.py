@@ -145,6 +145,7 @@ def invoke(
     project: Path,
     quiet: bool = True,  # False: let dbt print its own log lines
     state: Path | None = None,
+    write_json: bool = True,  # False: no manifest.json and run_results.json in target/ (the replay needs none)
 ):
     """Run ``dbt <args>`` on ``warehouse`` with the scenario clock at ``now``; return dbt's result object.
 
@@ -159,7 +160,7 @@ def invoke(
         ensure_packages(project)
         with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
             manifest = _manifest(project, common)
-            full = [*args, *(common if quiet else common[:-2]), *clock]
+            full = [*args, *(common if quiet else common[:-2]), *clock, *([] if write_json else ["--no-write-json"])]
             result = dbtRunner(manifest=manifest).invoke(full)
     if result.exception is not None:
         error = DbtError(f"`dbt {' '.join(args)}` crashed on {warehouse}: {result.exception}")
