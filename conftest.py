@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 _built: dict[str, Path] = {}
+# start() parses the dbt project in a background thread while a student reads; under nbval no one reads, and the
+# thread would only compete with the cells (tests/test_dbt_magic.py tests the warm-up itself).
+os.environ.setdefault("INCIDENTLAB_NO_WARM_UP", "1")
 
 # nbval (pytest's --nbval) collects every notebook it finds: only the masters under notebooks/ are tests, not
 # the submissions of the grading corpus, nbgrader's working folders or a student's workspace.

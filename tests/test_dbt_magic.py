@@ -50,3 +50,19 @@ def test_what_dbt_creates_is_queried_at_once(shell, capsys):
     out, err = capsys.readouterr()
     assert err == "" and "SUCCESS model   stg_probe" in out
     assert lab.query("select probe from stg_probe").probe.tolist() == [1]
+
+
+def test_the_warm_up_parses_the_project_in_the_background(warehouses, tmp_path):
+    """start() calls it in a notebook: the first %dbt then finds the project parsed."""
+    import shutil
+
+    from incidentlab import dbt_runner
+    from incidentlab.build import copy_project
+    from incidentlab.datasets import load_scenario
+    from incidentlab.paths import warehouse_path
+
+    project = copy_project(load_scenario(MODULE).dbt_project, tmp_path / "dbt")
+    warehouse = tmp_path / "acme.duckdb"
+    shutil.copyfile(warehouse_path(MODULE, "stale"), warehouse)
+    dbt_runner.warm_up(project, warehouse).join(timeout=120)
+    assert dbt_runner._fingerprint(project) in dbt_runner._manifests

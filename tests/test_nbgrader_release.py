@@ -30,7 +30,9 @@ MODULES = modules()
 MASTERS = [(module, path) for module in MODULES
            for path in sorted((project_root() / "notebooks" / module).glob("*.ipynb"))]
 MASTER_IDS = [f"{module}/{path.stem}" for module, path in MASTERS]
-FIRST_MASTERS = [(module, path) for module, path in MASTERS if path == min(p for m, p in MASTERS if m == module)]
+# nbgrader's own validator, which runs a notebook in a kernel, on one master of the first module: nbval runs every
+# master (and compares each hidden check's ✓), and the judge reads every released answer as not answered.
+FIRST_MASTERS = MASTERS[:1]
 FIRST_IDS = [f"{module}/{path.stem}" for module, path in FIRST_MASTERS]
 GRADING = project_root() / "grading"
 VALIDATE_PASSED = "Success! Your notebook passes all the tests."
@@ -266,7 +268,7 @@ def test_master_release_has_stubs_and_no_solutions(module_release, module, maste
 
 
 # nbval re-runs every master and compares the stored outputs, where each hidden check says ✓ (and
-# test_notebooks asserts it does): nbgrader's own validator runs on one master per module to show it agrees.
+# test_notebooks asserts it does): nbgrader's own validator runs on one master to show it agrees.
 @pytest.mark.slow
 @pytest.mark.parametrize("module, master", FIRST_MASTERS, ids=FIRST_IDS)
 def test_master_validates(module_release, module, master):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import atexit
 import datetime as dt
 import difflib
+import os
 import re
 import shlex
 import shutil
@@ -292,7 +293,7 @@ def start(module: str, stage: str | None = None) -> Lab:
     global _current
     quiet_warnings()
     _current = Lab(module, stage)
-    if _ipython() is not None:  # while the student reads, so the first %dbt is quick
+    if _ipython() is not None and not os.environ.get("INCIDENTLAB_NO_WARM_UP"):  # while the student reads
         from incidentlab.dbt_runner import warm_up
 
         warm_up(_current.project, _current.path)
