@@ -60,8 +60,8 @@ masters: warehouses ## re-execute the master notebooks in place (after a change 
 lab-masters: warehouses ## open the master notebooks (with solutions), for course authors
 	$(JUPYTER_LAB) notebooks/
 
-test: install ## run the whole test suite (what CI runs)
-	$(BIN)/python -m pytest
+test: install ## run the whole test suite (what CI runs), on two workers: one test file per worker at a time
+	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-fast: warehouses ## while you work: the tests not marked slow, on the warehouses `make warehouses` built
 	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/python -m pytest tests -m "not slow" -q

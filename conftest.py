@@ -42,6 +42,14 @@ def warehouses(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _ensure(tmp_path_factory)
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    # With pytest-xdist (`make test` runs two workers), the controller builds the warehouses before it starts the
+    # workers, which inherit INCIDENTLAB_WAREHOUSES and so reuse them instead of each building its own.
+    if getattr(config.option, "numprocesses", None) and not hasattr(config, "workerinput"):
+        _ensure(config._tmp_path_factory)  # type: ignore[attr-defined]
+
+
 def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
     # Notebook items (nbval) take no fixtures; their kernels inherit INCIDENTLAB_WAREHOUSES from this process.
     if any(str(item.fspath).endswith(".ipynb") for item in items):
