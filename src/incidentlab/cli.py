@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -19,7 +20,8 @@ def _build(ns: argparse.Namespace) -> None:
     from incidentlab.datasets import module_names, variant_description
 
     if ns.all:
-        for path in build_all(ns.module, progress=not ns.quiet):
+        workers = min(os.cpu_count() or 1, 4)  # builds of different incidents and variants never meet
+        for path in build_all(ns.module, progress=not ns.quiet and workers == 1, workers=workers):
             print(f"built {path}")
         return
     if ns.module is None:
