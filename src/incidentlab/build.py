@@ -19,11 +19,11 @@ from pathlib import Path
 
 import duckdb
 
-from incidentlab.datasets import Scenario, load_scenario, module_names, variant_names
+from incidentlab.datasets import Scenario, load_scenario, module_names, stage_names, variant_names
 from incidentlab.dbt_runner import ensure_packages, failures, invoke
 from incidentlab.errors import DatasetError, DbtError, WarehouseLockedError
 from incidentlab.graph import write_graph
-from incidentlab.paths import warehouse_path
+from incidentlab.paths import dbt_dir, warehouse_path
 from incidentlab.variant import make_variant
 
 def command_of(models_run: str) -> list[str]:
@@ -169,10 +169,10 @@ def build_all(module: str | None = None, progress: bool = False, *, only_missing
     ``workers`` > 1 splits the builds over that many processes (each warehouse keeps its own dbt state).
     """
     plan = [(name, stage, variant) for name in ([module] if module else module_names())
-            for variant in (None, *variant_names(name)) for stage in load_scenario(name).stages]
+            for variant in (None, *variant_names(name)) for stage in stage_names(name)]
     todo = [job for job in plan if not (only_missing and warehouse_path(*job).exists())]
     for name in dict.fromkeys(name for name, _, _ in todo):
-        ensure_packages(load_scenario(name).dbt_project)  # once, before processes share the project
+        ensure_packages(dbt_dir(name))  # once, before processes share the project
     # The stages of one incident or variant stay together: the fixed one starts from the built first one.
     units = list(dict.fromkeys((name, variant) for name, _, variant in todo))
     shares = [[job for job in todo if (job[0], job[2]) in units[i::workers]] for i in range(max(workers, 1))]
@@ -191,8 +191,9 @@ def build_all(module: str | None = None, progress: bool = False, *, only_missing
 
 def _build_share(share: list, progress: bool = False) -> None:
     for module, stage, variant in share:
-        first = warehouse_path(module, load_scenario(module).first_stage, variant)
-        derived = stage != load_scenario(module).first_stage and first.exists()
+        first_stage = stage_names(module)[0]
+        first = warehouse_path(module, first_stage, variant)
+        derived = stage != first_stage and first.exists()
         build(module, stage, variant=variant, progress=progress, start_from=first if derived else None)
 
 

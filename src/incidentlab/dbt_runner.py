@@ -75,13 +75,19 @@ def _missing_packages(project: Path) -> list[str]:
     return missing
 
 
+_installed: set[Path] = set()  # projects whose packages this process has seen installed
+
+
 def ensure_packages(project: Path) -> None:
     """``dbt deps`` for ``project`` when a package it lists (the scenario clock) is not installed yet."""
     import fcntl
     import hashlib
     import tempfile
 
+    if project in _installed:
+        return
     if not _missing_packages(project):
+        _installed.add(project)
         return
     from dbt.cli.main import dbtRunner
 
