@@ -105,8 +105,8 @@ feedback: install ## HTML feedback per student (grading/course/feedback), checke
 grades: install ## write the grades CSV (grading/course/pipeline/ASSIGNMENT/grades.csv)
 	$(BIN)/incidentlab grade export $(if $(MODULE),--assignment $(MODULE))
 
-bench-grading: warehouses ## stock nbgrader autograde vs the pipeline: a class of N=200, stock on STOCK=4 of them
-	$(BIN)/python benchmarks/grading.py --n $(N) --stock $(STOCK)
+bench-grading: warehouses ## stock nbgrader autograde vs the pipeline: a class of N=200, stock on STOCK=4 (MODULE=)
+	@for m in $(ONE); do $(BIN)/python benchmarks/grading.py --n $(N) --stock $(STOCK) --assignment $$m || exit 1; done
 
 lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
 	$(BIN)/uv pip compile pyproject.toml --extra instructor --extra test --python-version 3.11 --universal \

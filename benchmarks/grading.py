@@ -1,7 +1,7 @@
 """Grading speed: stock sequential `nbgrader autograde` against the pipeline, on the same submissions.
 
     .venv/bin/python benchmarks/grading.py                 # a class of 200; stock nbgrader on the first 4
-    .venv/bin/python benchmarks/grading.py --n 20 --stock 2
+    .venv/bin/python benchmarks/grading.py --n 20 --stock 2 --assignment wt05_fan_out
 
 N submissions of the assignment are generated from its release: two in three carry the masters' answers, one in
 three wrong answers. Stock nbgrader runs every notebook in a kernel (tens of seconds a submission), so it grades
@@ -28,7 +28,8 @@ import nbformat
 from traitlets.config import Config
 
 from incidentlab.grading.autograde import autograde
-from incidentlab.grading.course import DEFAULT_ASSIGNMENT, Course, load_config
+from incidentlab.datasets import module_names
+from incidentlab.grading.course import Course, load_config
 from incidentlab.grading.release import release
 from incidentlab.grading.limits import Limits
 from incidentlab.paths import project_root, warehouses_dir
@@ -86,10 +87,11 @@ def main() -> int:
     ap.add_argument("--stock", type=int, default=4, help="of those, how many stock nbgrader grades (default 4)")
     ap.add_argument("--target", type=float, default=60.0, help="seconds the class may take (default 60)")
     ap.add_argument("--workers", type=int, default=os.cpu_count(), help="pipeline workers (default: CPU count)")
-    ap.add_argument("--assignment", default=DEFAULT_ASSIGNMENT)
+    ap.add_argument("--assignment", default=None, help="the module to grade (default: the first module)")
     ap.add_argument("--cell-timeout", type=int, default=300)
     ap.add_argument("--keep", action="store_true", help="keep the temporary courses and print where")
     ns = ap.parse_args()
+    ns.assignment = ns.assignment or module_names()[0]
 
     tmp = Path(tempfile.mkdtemp(prefix="incidentlab-bench-grading-"))
     try:

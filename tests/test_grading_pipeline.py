@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import html
+import os
 import sqlite3
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -193,8 +195,8 @@ def test_the_cli_steps_print_their_summary(corpus, tmp_path, capsys):
 
 
 def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(warehouses, tmp_path):
-    """--execute: the feedback shows the student's outputs; a kernel that kills its grader fails alone, and a
-    detached child the kernel started is killed with it."""
+    """--execute: the feedback shows the student's outputs; a kernel cannot kill its grader, and a detached child
+    the kernel started is killed with it."""
     from grading_corpus.mutations import Case, _insert, wrong_answers
 
     def patched_and_detached(nb):
@@ -216,8 +218,8 @@ def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(wareh
     rows = _rows(course)
     assert rows["good"]["total"] == rows["good"]["max_total"] == "3"
     assert rows["detached"]["total"] == "0"  # wrong answers and patched checks, run in the kernel: still 0
-    assert rows["kill_the_grader"]["status"] == "failed"
-    assert "died while grading" in rows["kill_the_grader"]["reason"]
+    # The kernel runs as a user of its own: it is not allowed to kill its grader.
+    assert rows["kill_the_grader"]["status"] == "graded" and rows["kill_the_grader"]["total"] == "3"
     graded = (course.autograded("good") / "tiny.ipynb").read_text()
     assert "✓ Hours stale at the scenario's now: right" in graded
     assert summary.results["good"]["status"] == "graded"
@@ -225,6 +227,79 @@ def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(wareh
 
     time.sleep(10)
     assert not marker.exists(), "a process the student's kernel started outlived the grading"
+
+
+ESCAPE = """import json, os, pathlib, subprocess, sys
+from incidentlab.paths import project_root
+seen = {"uid": os.getuid()}
+for name, path in {"key": project_root() / "grading" / %(module)r / "answer_key" / "hours_stale.sql",
+                   "masters": project_root() / "notebooks" / %(module)r,
+                   "course": pathlib.Path(%(course)r),
+                   "gradebook": pathlib.Path(%(course)r) / "gradebook.db",
+                   "home": pathlib.Path("/root"),
+                   "shadow": pathlib.Path("/etc/shadow"),
+                   "sandboxes": pathlib.Path(os.environ["INCIDENTLAB_SANDBOX"]).parent}.items():
+    try:
+        seen[name] = sorted(os.listdir(path))[:3] if path.is_dir() else path.read_text()[:20]
+    except OSError as exc:
+        seen[name] = type(exc).__name__
+for name, path in {"src": project_root() / "src" / "planted.py", "work": pathlib.Path(%(course)r) / "planted"}.items():
+    try:
+        path.write_text("x")
+        seen["wrote " + name] = True
+    except OSError as exc:
+        seen["wrote " + name] = type(exc).__name__
+# a child with a clean environment (no sandbox marker) in a session of its own
+subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], env={}, start_new_session=True)
+print("ESCAPE", json.dumps(seen))"""
+
+
+def _running_uids() -> set[int]:
+    uids = set()
+    for entry in Path("/proc").iterdir():
+        try:
+            status = (entry / "status").read_text() if entry.name.isdigit() else ""
+        except OSError:
+            continue
+        uids |= {int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:")}
+    return uids
+
+
+@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="confined kernels need the grader to run as root")
+def test_an_executed_kernel_runs_as_its_own_user_and_sees_only_its_sandbox(warehouses, tmp_path):
+    import json
+
+    from grading_corpus.mutations import Case, _insert
+    from incidentlab.grading.jail import FIRST_UID
+
+    course_root = tmp_path / "course"
+    escape = ESCAPE % {"module": MODULE, "course": str(course_root)}
+    course = _course(tmp_path, {"escape": Case(lambda nb: _insert(nb, escape), "graded", "")})
+    limits = Limits(cell_timeout=60, notebook_timeout=120, submission_timeout=240)
+    autograde(course, workers=1, limits=limits, progress=False, module=MODULE, execute=True)
+    graded = json.loads((course.autograded("escape") / "tiny.ipynb").read_text())
+    text = "".join("".join(o.get("text", "")) for c in graded["cells"] for o in c.get("outputs", []))
+    seen = json.loads(text.split("ESCAPE ", 1)[1].splitlines()[0])
+    assert seen["uid"] >= FIRST_UID
+    for name in ("key", "masters", "course", "gradebook", "shadow", "sandboxes"):
+        assert seen[name] in ("FileNotFoundError", "PermissionError") or seen[name] in ([], ["escape"]), (name, seen)
+    # root's home shows at most the folder that leads to the Python the kernel runs
+    python_prefix = Path(os.path.realpath(sys.base_prefix)).parts
+    assert seen["home"] in ("FileNotFoundError", "PermissionError") or all(
+        ("/", "root", entry) == python_prefix[:3] for entry in seen["home"]), seen["home"]
+    assert seen["wrote src"] in ("OSError", "PermissionError") and seen["wrote work"] != True  # noqa: E712
+    assert not (course_root / "planted").exists()
+    assert not any(uid >= FIRST_UID for uid in _running_uids()), "a process of the kernel's user outlived grading"
+
+
+def test_execute_is_refused_where_kernels_cannot_be_confined(tmp_path, monkeypatch):
+    from incidentlab.errors import IncidentLabError
+    from incidentlab.grading import jail
+
+    monkeypatch.setattr(jail, "available", lambda: "confining the kernels needs the grader to run as root")
+    course = _course(tmp_path, {"good": CASES["good"]})
+    with pytest.raises(IncidentLabError, match="grade without --execute"):
+        autograde(course, workers=1, limits=LIMITS, progress=False, module=MODULE, execute=True)
 
 
 def test_a_broken_answer_key_is_the_graders_error_and_grading_again_recovers(warehouses, tmp_path, monkeypatch):

@@ -53,7 +53,7 @@ def fingerprint(course: Course, student: str, limits: Limits, execute: bool = Fa
     return digest.hexdigest()
 
 
-def _is_done(course: Course, student: str, print_: str) -> bool:
+def _is_done(course: Course, student: str, print_: str, gb) -> bool:
     path = course.result_file(student)
     if not path.exists():
         return False
@@ -61,7 +61,7 @@ def _is_done(course: Course, student: str, print_: str) -> bool:
         record = json.loads(path.read_text())
     except ValueError:
         return False
-    return record.get("fingerprint") == print_ and gradebook.has_submission(course, student)
+    return record.get("fingerprint") == print_ and gradebook.has_submission(course, student, gb)
 
 
 def _crashed(job: Job, error: str) -> dict:
@@ -71,8 +71,9 @@ def _crashed(job: Job, error: str) -> dict:
             "notebooks": {}, "autograded": None, "seconds": 0.0}
 
 
-def record(course: Course, result: dict) -> None:
-    """The single writer: autograded notebooks, then the gradebook, then the result file that marks it done."""
+def record(course: Course, result: dict, gb=None) -> None:
+    """The single writer: autograded notebooks, then the gradebook (``gb``, held open for a run), then the result
+    file that marks it done."""
     student = result["student"]
     if result["status"] == "grader-error":
         atomic.write_json(course.result_file(student), result)
@@ -82,7 +83,7 @@ def record(course: Course, result: dict) -> None:
         atomic.replace_tree(source, course.autograded(student))
     else:  # nothing could be graded: no feedback from an earlier submission's notebooks
         shutil.rmtree(course.autograded(student), ignore_errors=True)
-    gradebook.merge(course, result)
+    gradebook.merge(course, result, gb)
     kept = {k: v for k, v in result.items() if k != "autograded"}
     atomic.write_json(course.result_file(student), kept)
 
@@ -150,6 +151,12 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
     """Grade each collected submission not graded yet (or all with ``force``); merge results as they come."""
     started = time.monotonic()
     course.notebooks()  # a release must exist
+    if execute:
+        from incidentlab.grading.jail import available
+
+        if (why := available()) is not None:
+            raise IncidentLabError(f"--execute runs the students' code, which must be confined, and {why}: run "
+                                   "the grading as root (a container will do), or grade without --execute")
     module = module or course.assignment
     warehouses = _check_warehouses(module)
     students = students if students is not None else course.students()
@@ -158,35 +165,35 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
     sandboxes = _sandboxes()
     summary = Summary(workers=workers or os.cpu_count() or 1)
 
-    jobs = []
-    for student in students:
-        print_ = fingerprint(course, student, limits, execute)
-        if not force and _is_done(course, student, print_):
-            summary.skipped.append(student)
-            continue
-        jobs.append(Job(student=student, assignment=course.assignment, course_id=course.course_id,
-                        submitted=str(course.submitted(student)), release=str(course.release),
-                        source=str(course.source), template_db=str(template), warehouses=str(warehouses),
-                        sandbox=str(sandboxes / student), fingerprint=print_,
-                        config=dict(course.config), limits=limits, module=module, execute=execute))
-
     try:
-        _run(jobs, summary, course, workers=summary.workers, scheduler=scheduler, limits=limits,
-             progress=progress, on_result=on_result)
+        with gradebook.open_gradebook(course) as gb:
+            jobs = []
+            for student in students:
+                print_ = fingerprint(course, student, limits, execute)
+                if not force and _is_done(course, student, print_, gb):
+                    summary.skipped.append(student)
+                    continue
+                jobs.append(Job(student=student, assignment=course.assignment, course_id=course.course_id,
+                                submitted=str(course.submitted(student)), release=str(course.release),
+                                source=str(course.source), template_db=str(template), warehouses=str(warehouses),
+                                sandbox=str(sandboxes / student), fingerprint=print_,
+                                config=dict(course.config), limits=limits, module=module, execute=execute))
+            _run(jobs, summary, course, gb, workers=summary.workers, scheduler=scheduler, limits=limits,
+                 progress=progress, on_result=on_result)
     finally:
         shutil.rmtree(sandboxes, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
 
 
-def _run(jobs: list[Job], summary: Summary, course: Course, *, workers: int, scheduler: str | None,
+def _run(jobs: list[Job], summary: Summary, course: Course, gb, *, workers: int, scheduler: str | None,
          limits: Limits, progress: bool, on_result) -> None:
     from tqdm import tqdm
 
     bar = tqdm(total=len(jobs), desc="autograde", unit="submission", disable=not progress)
 
     def done(result: dict, job: Job) -> None:
-        record(course, result)
+        record(course, result, gb)
         shutil.rmtree(job.sandbox, ignore_errors=True)
         summary.results[job.student] = result
         bar.update()
@@ -203,7 +210,13 @@ def _run(jobs: list[Job], summary: Summary, course: Course, *, workers: int, sch
                         "error": lambda: _crashed(job, payload)}
             done(outcomes[kind](), job)
 
-        Pool(workers, grade, timeout=limits.submission_timeout).run(jobs, finished)
+        def lost(pid: int) -> None:  # what a lost worker's kernel left behind runs as that worker's own user
+            if any(job.execute for job in jobs):
+                from incidentlab.grading.jail import kill_user, uid_for
+
+                kill_user(uid_for(pid))
+
+        Pool(workers, grade, timeout=limits.submission_timeout, on_lost=lost).run(jobs, finished)
     else:
         _run_on_dask(jobs, scheduler, summary, done)
     bar.close()

@@ -1,14 +1,14 @@
 """nbgrader's Execute step with the limits a batch needs, for instructors who want executed notebooks in the
 feedback: a time budget per notebook, the kernel's own environment (HOME, TMPDIR, warehouses of the sandbox),
-memory, CPU and file-size limits on the kernel process, a kernel that dies only fails the cells left, every
-process the kernel started killed at the end, and a cap on the size of any single output. Scores never come
-from this run: ``GradeAnswers`` judges the answers after it."""
+memory, CPU, process and file-size limits on the kernel process, a user of its own in a private view of the
+file system (``incidentlab.grading.jail``, when the grader runs as root), a kernel that dies only fails the
+cells left, every process the kernel started killed at the end, and a cap on the size of any single output.
+Scores never come from this run: ``GradeAnswers`` judges the answers after it."""
 
 from __future__ import annotations
 
 import os
 import resource
-import signal
 import time
 from pathlib import Path
 
@@ -18,6 +18,8 @@ from nbformat.notebooknode import NotebookNode
 from traitlets import Dict, Float, Integer, Unicode
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+
+from incidentlab.grading.jail import Jail, kill_processes
 
 
 def _error(ename: str, message: str) -> NotebookNode:
@@ -36,6 +38,16 @@ class SandboxedExecute(Execute):
                          ).tag(config=True)
     memory_limit = Integer(4 << 30, help="bytes of address space the kernel and its children may map"
                            ).tag(config=True)
+    jail = Dict({}, help="incidentlab.grading.jail.Jail's fields, and the kernel's connection_file; empty: none"
+                ).tag(config=True)
+    max_processes = Integer(256, help="processes the kernel's user may have (with a jail: its own user)"
+                            ).tag(config=True)
+
+    def create_kernel_manager(self):
+        km = super().create_kernel_manager()
+        if self.jail:  # root's runtime folder is out of the jail's sight: the file goes to the sandbox
+            km.connection_file = self.jail["connection_file"]
+        return km
 
     def _limit_resources(self) -> None:
         """Runs in the kernel's process before it starts (and is inherited by everything it starts)."""
@@ -43,6 +55,11 @@ class SandboxedExecute(Execute):
         for limit, value in ((resource.RLIMIT_AS, self.memory_limit), (resource.RLIMIT_CPU, cpu),
                              (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(limit, (value, value))
+        if self.jail:
+            fields = {k: v for k, v in self.jail.items() if k != "connection_file"}
+            resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
+            Jail(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()},
+                 give=(self.jail["connection_file"],)).enter()
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("env", {**os.environ, **self.kernel_env})
@@ -117,18 +134,4 @@ def kill_sandbox_processes(sandbox: Path) -> list[int]:
     """Kill every process left from a sandbox's kernel, even one that left its process group (``setsid``):
     they are found by the ``INCIDENTLAB_SANDBOX`` variable the kernel's environment carries."""
     marker = f"INCIDENTLAB_SANDBOX={sandbox}".encode()
-    killed = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if marker in environ.split(b"\0"):
-            try:
-                os.kill(int(entry.name), signal.SIGKILL)
-                killed.append(int(entry.name))
-            except OSError:
-                pass
-    return killed
+    return kill_processes(lambda proc: marker in (proc / "environ").read_bytes().split(b"\0"))

@@ -43,61 +43,73 @@ def make_template(course: Course, dest: Path) -> Path:
     return dest
 
 
-def merge(course: Course, result: dict) -> None:
-    """Write one sandbox result into the course gradebook, in a single transaction."""
-    from nbgrader.api import (Comment, Grade, Gradebook, MissingEntry, Student, SubmittedAssignment,
-                              SubmittedNotebook)
+def open_gradebook(course: Course):
+    """The course gradebook, to be held open by the single writer for a whole run (one engine, whose compiled
+    statements serve every merge)."""
+    from nbgrader.api import Gradebook
+
+    return Gradebook(course.db_url, course.course_id)
+
+
+def merge(course: Course, result: dict, gb=None) -> None:
+    """Write one sandbox result into the course gradebook (``gb`` if the writer holds it open), in a single
+    transaction."""
+    if gb is None:
+        with open_gradebook(course) as gb:
+            return merge(course, result, gb)
+    from nbgrader.api import Comment, Grade, MissingEntry, Student, SubmittedAssignment, SubmittedNotebook
     from nbgrader.utils import parse_utc
 
-    with Gradebook(course.db_url, course.course_id) as gb:
-        db = gb.db
+    db = gb.db
+    try:
         try:
-            try:
-                student = gb.find_student(result["student"])
-            except MissingEntry:
-                student = Student(id=result["student"])
-                db.add(student)
-            try:
-                submission = gb.find_submission(course.assignment, result["student"])
-            except MissingEntry:
-                # nbgrader's add_submission, without its intermediate commit
-                assignment = gb.find_assignment(course.assignment)
-                with db.no_autoflush:
-                    submission = SubmittedAssignment(assignment=assignment, student=student)
-                    db.add(submission)
-                    for notebook in assignment.notebooks:
-                        nb = SubmittedNotebook(notebook=notebook, assignment=submission)
-                        db.add(nb)
-                        for cell in notebook.grade_cells:
-                            db.add(Grade(cell=cell, notebook=nb))
-                        for cell in notebook.solution_cells:
-                            db.add(Comment(cell=cell, notebook=nb))
-                        for cell in notebook.task_cells:
-                            db.add(Comment(cell=cell, notebook=nb))
-                            db.add(Grade(cell=cell, notebook=nb))
-                db.flush()
-            if result.get("timestamp"):
-                submission.timestamp = parse_utc(result["timestamp"])
-            for nb in submission.notebooks:
-                data = result["notebooks"].get(nb.notebook.name, {"cells": {}, "comments": {}})
-                for grade in nb.grades:
-                    cell = data["cells"].get(grade.cell.name, {"auto_score": 0.0, "needs_manual_grade": False})
-                    grade.auto_score = cell["auto_score"]
-                    grade.needs_manual_grade = bool(cell["needs_manual_grade"] or grade.manual_score is not None)
-                for comment in nb.comments:
-                    comment.auto_comment = data["comments"].get(comment.cell.name)
-            db.commit()
-        except BaseException:
-            db.rollback()
-            raise
-
-
-def has_submission(course: Course, student: str) -> bool:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(course.db_url, course.course_id) as gb:
-        try:
-            gb.find_submission(course.assignment, student)
+            student = gb.find_student(result["student"])
         except MissingEntry:
-            return False
+            student = Student(id=result["student"])
+            db.add(student)
+        try:
+            submission = gb.find_submission(course.assignment, result["student"])
+        except MissingEntry:
+            # nbgrader's add_submission, without its intermediate commit
+            assignment = gb.find_assignment(course.assignment)
+            with db.no_autoflush:
+                submission = SubmittedAssignment(assignment=assignment, student=student)
+                db.add(submission)
+                for notebook in assignment.notebooks:
+                    nb = SubmittedNotebook(notebook=notebook, assignment=submission)
+                    db.add(nb)
+                    for cell in notebook.grade_cells:
+                        db.add(Grade(cell=cell, notebook=nb))
+                    for cell in notebook.solution_cells:
+                        db.add(Comment(cell=cell, notebook=nb))
+                    for cell in notebook.task_cells:
+                        db.add(Comment(cell=cell, notebook=nb))
+                        db.add(Grade(cell=cell, notebook=nb))
+            db.flush()
+        if result.get("timestamp"):
+            submission.timestamp = parse_utc(result["timestamp"])
+        for nb in submission.notebooks:
+            data = result["notebooks"].get(nb.notebook.name, {"cells": {}, "comments": {}})
+            for grade in nb.grades:
+                cell = data["cells"].get(grade.cell.name, {"auto_score": 0.0, "needs_manual_grade": False})
+                grade.auto_score = cell["auto_score"]
+                grade.needs_manual_grade = bool(cell["needs_manual_grade"] or grade.manual_score is not None)
+            for comment in nb.comments:
+                comment.auto_comment = data["comments"].get(comment.cell.name)
+        db.commit()
+    except BaseException:
+        db.rollback()
+        raise
+
+
+def has_submission(course: Course, student: str, gb=None) -> bool:
+    from nbgrader.api import MissingEntry
+
+    if gb is None:
+        with open_gradebook(course) as gb:
+            return has_submission(course, student, gb)
+    try:
+        gb.find_submission(course.assignment, student)
+    except MissingEntry:
+        return False
     return True

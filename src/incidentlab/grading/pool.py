@@ -38,10 +38,11 @@ class _Worker:
 
 
 class Pool:
-    def __init__(self, workers: int, fn: Callable, timeout: float):
+    def __init__(self, workers: int, fn: Callable, timeout: float, on_lost: Callable[[int], None] | None = None):
         self.size = max(1, workers)
         self.fn = fn
         self.timeout = timeout
+        self.on_lost = on_lost  # called with a lost worker's pid once it is dead (to clean up after it)
         self._context = multiprocessing.get_context("spawn")
 
     def _start(self) -> _Worker:
@@ -91,6 +92,8 @@ class Pool:
         worker.process.kill()
         worker.process.join(5)
         worker.conn.close()
+        if self.on_lost is not None:
+            self.on_lost(worker.process.pid)
         return self._start()
 
     @staticmethod

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import io
 import logging
+import os
 import re
 import shutil
 import threading
@@ -27,6 +28,7 @@ from traitlets.config import Config
 
 from incidentlab.grading.limits import Limits
 from incidentlab.grading.repair import UnreadableNotebook, read, restore_structure
+from incidentlab.grading.speedups import fast_preprocessors, sandbox_gradebook
 
 
 class CourseError(Exception):
@@ -51,24 +53,28 @@ class Job:
     execute: bool = False  # also run the notebooks in a kernel, for feedback with the student's outputs
 
 
-def _sandbox_config(job: Job, root: Path) -> Config:
+def _sandbox_config(job: Job, root: Path, db_url: str) -> Config:
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import AssignLatePenalties, LimitOutput, SaveAutoGrades
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
+                                        LimitOutput, OverwriteKernelspec)
 
     from incidentlab.grading.execute import SandboxedExecute, TruncateOutputs
     from incidentlab.grading.grade_answers import GradeAnswers
 
     cfg = Config(copy.deepcopy(job.config))  # the job's config may be shared with the caller (threads)
     cfg.CourseDirectory.root = str(root / "course")
-    cfg.CourseDirectory.db_url = f"sqlite:///{root / 'course' / 'gradebook.db'}"
+    cfg.CourseDirectory.db_url = db_url
     cfg.CourseDirectory.source_directory = str(Path(job.source).parent)
     cfg.CourseDirectory.submitted_directory = "submitted"
     cfg.CourseDirectory.autograded_directory = "autograded"
     cfg.CourseDirectory.course_id = job.course_id
     cfg.Autograde.create_student = True
+    overwrite_cells, save_autogrades = fast_preprocessors()
+    cfg.Autograde.sanitize_preprocessors = [ClearOutput, DeduplicateIds, OverwriteKernelspec, overwrite_cells,
+                                            CheckCellMetadata]
     run = [SandboxedExecute] if job.execute else []
     cfg.Autograde.autograde_preprocessors = run + [
-        GradeAnswers, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, SaveAutoGrades,
+        GradeAnswers, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, save_autogrades,
         AssignLatePenalties]  # nbgrader's sanitize step has already run CheckCellMetadata on this notebook
     cfg.GradeAnswers.module = job.module or job.assignment
     cfg.GradeAnswers.query_timeout = float(job.limits.query_timeout)
@@ -84,7 +90,31 @@ def _sandbox_config(job: Job, root: Path) -> Config:
             "INCIDENTLAB_SANDBOX": str(root),
         }
         cfg.SandboxedExecute.kernel_log = str(root / "kernel.log")
+        cfg.SandboxedExecute.jail = _jail(job, root)
     return cfg
+
+
+def _jail(job: Job, root: Path) -> dict:
+    """What the kernel may see: its Python, the package, datasets/ and dbt/, and its own sandbox."""
+    import sys
+
+    import incidentlab
+    from incidentlab.grading import jail
+    from incidentlab.paths import project_root
+
+    project = project_root()
+    course = {Path(job.submitted).parents[2], Path(job.release).parent, Path(job.source).parent,
+              Path(job.template_db).parent, Path(job.warehouses), root.parent}
+    return {
+        "uid": jail.uid_for(os.getpid()),
+        "hide": sorted({str(Path.home()), str(project)} | {str(p) for p in course}),
+        "read_only": [os.path.realpath(sys.base_prefix), sys.prefix,
+                      str(Path(incidentlab.__file__).resolve().parents[1]), str(project / "datasets"),
+                      str(project / "dbt")],
+        "writable": [str(root)],
+        "scratch": ["/tmp", "/var/tmp", "/dev/shm"],
+        "connection_file": str(root / "kernel.json"),
+    }
 
 
 def _failure_reason(log: str, exc: BaseException) -> str:
@@ -181,44 +211,12 @@ def _scores(db_url: str, job: Job, graded: set[str]) -> tuple[dict, str | None]:
     return scores, scores_timestamp
 
 
-def _schema_checked_once() -> None:
-    """nbgrader checks each cell's metadata with ``jsonschema.validate``, which first checks the schema itself,
-    every time: a fifth of a submission's grading. Here the validator is built once per schema; the verdicts
-    (and the errors raised) are the same."""
-    import json
-
-    import jsonschema
-    from nbgrader.nbgraderformat import common
-
-    if getattr(common.jsonschema, "built_once", False):
-        return
-    validators: dict[str, object] = {}
-
-    class _OncePerSchema:
-        built_once = True
-        ValidationError = jsonschema.ValidationError
-
-        @staticmethod
-        def validate(instance, schema):
-            key = json.dumps(schema, sort_keys=True)
-            if key not in validators:
-                cls = jsonschema.validators.validator_for(schema)
-                cls.check_schema(schema)
-                validators[key] = cls(schema)
-            error = jsonschema.exceptions.best_match(validators[key].iter_errors(instance))
-            if error is not None:
-                raise error
-
-    common.jsonschema = _OncePerSchema
-
-
 # nbgrader sets process-wide environment variables while it runs, so one process grades one submission at a
 # time; parallelism comes from processes (a process pool, or dask workers started with --nthreads 1).
 _ONE_AT_A_TIME = threading.Lock()
 
 
 def grade(job: Job) -> dict:
-    _schema_checked_once()
     with _ONE_AT_A_TIME:
         return _grade(job)
 
@@ -238,7 +236,8 @@ def _grade(job: Job) -> dict:
     from incidentlab.grading.warehouses import Budget
 
     judge_for(job.module or job.assignment).budget = Budget(job.limits.query_budget)
-    shutil.copyfile(job.template_db, root / "course" / "gradebook.db")
+    # One gradebook file per grading process, outside the sandbox (a kernel of --execute never sees it).
+    db_url = sandbox_gradebook(root.parent / f".gradebook-{os.getpid()}.db", Path(job.template_db))
     inbox = root / "course" / "submitted" / job.student / job.assignment
     inbox.mkdir(parents=True)
 
@@ -262,7 +261,11 @@ def _grade(job: Job) -> dict:
     if (submitted / "timestamp.txt").exists():
         shutil.copyfile(submitted / "timestamp.txt", inbox / "timestamp.txt")
 
-    cfg = _sandbox_config(job, root)
+    cfg = _sandbox_config(job, root, db_url)
+    if job.execute:
+        from incidentlab.grading.jail import hand_over
+
+        hand_over(root, cfg.SandboxedExecute.jail["uid"])
     from incidentlab.grading.grade_answers import COURSE_ERRORS
 
     COURSE_ERRORS.clear()
@@ -286,8 +289,10 @@ def _grade(job: Job) -> dict:
     finally:
         if job.execute:
             from incidentlab.grading.execute import kill_sandbox_processes
+            from incidentlab.grading.jail import kill_user
 
             kill_sandbox_processes(root)
+            kill_user(cfg.SandboxedExecute.jail["uid"])
 
     graded = {name for name, info in notebooks.items() if info["status"] == "graded"}
     scores, timestamp = _scores(cfg.CourseDirectory.db_url, job, graded)
