@@ -10,7 +10,7 @@ MODULES := $(patsubst datasets/%/scenario.toml,%,$(wildcard datasets/*/scenario.
 MODULE ?=
 ONE := $(if $(MODULE),$(MODULE),$(MODULES))
 
-.PHONY: help install warehouses lab workspace lab-masters masters test test-fast release validate lock bench clean \
+.PHONY: help install warehouses lab workspace lab-masters masters test test-browser test-fast release validate lock bench clean \
   collect autograde feedback grades bench-grading
 
 help: ## list the targets
@@ -62,6 +62,9 @@ lab-masters: warehouses ## open the master notebooks (with solutions), for cours
 
 test: install ## run the whole test suite (what CI runs), on two workers: one test file per worker at a time
 	$(BIN)/python -m pytest -n 2 --dist loadfile
+
+test-browser: warehouses ## the browser suite alone, every notebook of each module's release in JupyterLab in headless Chromium
+	INCIDENTLAB_BROWSER_ALL=1 INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/python -m pytest tests/test_browser.py -q -rs
 
 test-fast: warehouses ## while you work: the tests not marked slow, on the warehouses `make warehouses` built
 	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/python -m pytest tests -m "not slow" -q

@@ -7,7 +7,7 @@ import shutil
 import duckdb
 import pytest
 
-from incidentlab.datasets import load_scenario, stage_names, variant_names
+from incidentlab.datasets import load_scenario, module_names as modules, stage_names, variant_names
 from incidentlab.graph import selectors, write_graph
 from incidentlab.paths import WAREHOUSE_FILE, warehouse_path
 from incidentlab.variant import make_variant
@@ -37,6 +37,16 @@ def test_every_built_warehouse_holds_the_graph(warehouses, stage, variant):
     audit_selectors = {r[0] for r in con.sql("select distinct models_run from raw.raw_pipeline_runs").fetchall()}
     stored = {r[0] for r in con.sql("select distinct selector from dbt_graph.selections").fetchall()}
     assert audit_selectors | set(load_scenario(MODULE).study_selectors) <= stored
+
+
+@pytest.mark.parametrize("module", modules())
+def test_every_node_says_how_it_is_materialized(warehouses, module):
+    """A source is `source` (loaded outside dbt), an exposure `exposure`: never a null a student reads as None."""
+    con = duckdb.connect(str(warehouse_path(module, stage_names(module)[0])), read_only=True)
+    kinds = dict(_rows(con, "select resource_type, string_agg(distinct materialized, ',' order by materialized) "
+                            "from dbt_graph.nodes group by resource_type"))
+    assert kinds["source"] == "source" and kinds["model"] in ("table", "table,view", "view")
+    assert kinds["test"] == "test" and kinds.get("exposure", "exposure") == "exposure"
 
 
 def test_edges_follow_the_models_refs(warehouses):

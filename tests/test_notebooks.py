@@ -6,12 +6,14 @@ cannot: the structure a student and nbgrader rely on.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import Counter
 
 import nbformat
 import pytest
 
+from incidentlab.datasets import load_scenario
 from incidentlab.exercises import load, modules
 from incidentlab.paths import project_root
 
@@ -139,3 +141,45 @@ def test_numbers_in_prose_are_computed(path):
         for rule in RULES:
             text = text.replace(rule, "")
         assert not MEASURE.search(text), MEASURE.search(text).group(0)
+
+
+WEEKDAYS = "Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday"
+# Where the prose says where the story stands: "Monday 09:25", "Tuesday, March 19 2024, 09:15", "standing at
+# Monday 09:00", "clock stays at 09:15". These must be the scenario's `now`, the clock every query sees.
+NOW_STATED = re.compile(rf"\b({WEEKDAYS})(?:,? [A-Z][a-z]+ \d{{1,2}},? \d{{4}})?,? (\d{{1,2}}:\d{{2}})\b"
+                        r"|clock (?:stays |is |says )?at (\d{1,2}:\d{2})\b")
+TIME = re.compile(r"\b(\d{1,2}):(\d{2})(?:\s?([AP]M))?\b")
+
+
+def _hhmm(hour: str, minute: str, half: str | None = None) -> str:
+    h = int(hour) % 12 + (12 if half == "PM" else 0) if half else int(hour)
+    return f"{h:02d}:{minute}"
+
+
+def _data_times(module: str) -> set[str]:
+    """Every time of day (to the minute) a timestamp of the module's raw tables holds: runs, loads, deploys."""
+    times = set()
+    for table in load_scenario(module).tables.values():
+        times |= {f"{v:%H:%M}" for row in table.rows for v in row if isinstance(v, dt.datetime)}
+    return times
+
+
+@pytest.mark.parametrize("path", MASTERS, ids=IDS)
+def test_times_in_prose_agree_with_the_clock(path):
+    """A time the prose states as "now" is the scenario's `now`; any other time of day is a moment of the
+    story's timeline: a message of the notebook's quoted thread, or a timestamp of the module's raw data."""
+    module = path.parent.name
+    now = load_scenario(module).now
+    markdown = [re.sub(r"`[^`]*`", "", c.source) for c in _read(path).cells if c.cell_type == "markdown"]
+    thread = {_hhmm(*m.groups()) for text in markdown for line in text.splitlines() if line.startswith(">")
+              for m in TIME.finditer(line)}
+    timeline = {f"{now:%H:%M}"} | thread | _data_times(module)
+    for text in markdown:
+        prose = re.sub(r"^>.*$", "", text, flags=re.MULTILINE)
+        for match in NOW_STATED.finditer(prose):
+            weekday, at, clock = match.groups()
+            assert _hhmm(*(at or clock).split(":")) == f"{now:%H:%M}" and weekday in (None, f"{now:%A}"), \
+                f"{path.name} says {match.group(0)!r}, but the scenario's clock stands at {now:%A %H:%M}"
+        for match in TIME.finditer(prose):
+            assert _hhmm(*match.groups()) in timeline, \
+                f"{path.name} mentions {match.group(0)!r}: not the clock ({now:%H:%M}), the thread or the data"

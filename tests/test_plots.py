@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import matplotlib
 
@@ -10,6 +11,7 @@ matplotlib.use("Agg")
 
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from incidentlab import plots  # noqa: E402
 
@@ -87,3 +89,119 @@ def test_missing_columns_are_named():
         plots.revenue_cliff(pd.DataFrame({"order_date": []}), pd.DataFrame({"order_date": [], "revenue": []}))
     with pytest.raises(ValueError, match="finance_revenue"):
         plots.revenue_vs_finance(pd.DataFrame({"revenue_date": [], "dashboard_revenue": []}))
+
+
+# The rule for every plot: its words describe what it draws. Each plot is built with and without the case it
+# highlights (in red); the title speaks of red bars and the legend of a colour only when such bars are drawn, the
+# legend covers no bar or line, no text leaves the figure, and text stays readable at notebook width.
+def _runs(phantoms: bool) -> pd.DataFrame:
+    n = 10
+    full = [True] * 7 + [not phantoms] * 3
+    return pd.DataFrame({
+        "run_id": [f"run_{i:03d}" for i in range(n)],
+        "run_date": pd.date_range("2024-02-01 18:00", periods=n, freq="D"),
+        "duration_seconds": [145 if f else 40 for f in full],
+        "includes_marts": full,
+        "trailing_avg_duration_7d": [145.0] * n,
+        "status": ["success"] * n,
+    })
+
+
+def _graph(left_out: bool):
+    nodes = pd.DataFrame({"name": ["acme.raw_orders", "stg_orders", "fct_revenue_daily", "assert_freshness"],
+                          "resource_type": ["source", "model", "model", "test"]})
+    edges = pd.DataFrame({"parent": ["acme.raw_orders", "stg_orders", "fct_revenue_daily"],
+                          "child": ["stg_orders", "fct_revenue_daily", "assert_freshness"]})
+    chosen = ["stg_orders"] if left_out else ["stg_orders", "fct_revenue_daily", "assert_freshness"]
+    return plots.model_graph(nodes, edges, {"all": ["stg_orders", "fct_revenue_daily", "assert_freshness"],
+                                            "staging.*": chosen})
+
+
+_STAGING = pd.DataFrame({"order_date": _days(8), "revenue": [100.0 + 10 * i for i in range(8)]})
+PLOTS = {
+    "revenue_cliff, mart behind": (lambda: plots.revenue_cliff(_STAGING, _STAGING.head(5)), True),
+    "revenue_cliff, mart caught up": (lambda: plots.revenue_cliff(_STAGING, _STAGING), False),
+    "revenue_vs_finance, differs": (lambda: plots.revenue_vs_finance(pd.DataFrame({
+        "revenue_date": _days(4), "dashboard_revenue": [300.0, 310, 320, None],
+        "finance_revenue": [100.0, 110, 120, 130]})), True),
+    "revenue_vs_finance, agrees": (lambda: plots.revenue_vs_finance(pd.DataFrame({
+        "revenue_date": _days(4), "dashboard_revenue": [100.0, 110, 120, 130],
+        "finance_revenue": [100.0, 110, 120, 130]})), False),
+    "lines_per_order, fan-out": (lambda: plots.lines_per_order(pd.DataFrame({"lines": [1, 2, 3], "orders": [9, 5, 2]})),
+                                 True),
+    "lines_per_order, one line each": (lambda: plots.lines_per_order(pd.DataFrame({"lines": [1], "orders": [9]})),
+                                       False),
+    "run_durations, phantom runs": (lambda: plots.run_durations(_runs(phantoms=True)), True),
+    "run_durations, every run full": (lambda: plots.run_durations(_runs(phantoms=False)), False),
+    "model_graph, models left out": (lambda: _graph(left_out=True), True),
+    "model_graph, nothing left out": (lambda: _graph(left_out=False), False),
+}
+# JupyterLab shows a figure at 100 dpi, scaled down to the notebook's width when wider.
+READABLE_PT = 7.5
+
+
+def _red(artist) -> bool:
+    return matplotlib.colors.same_color(artist.get_facecolor(), plots.STALE)
+
+
+def _words(fig) -> str:
+    texts = [fig._suptitle.get_text() if fig._suptitle else ""]
+    for ax in fig.axes:
+        texts += [ax.get_title(), ax.get_xlabel(), ax.get_ylabel()]
+    legends = [ax.get_legend() for ax in fig.axes] + fig.legends
+    texts += [t.get_text() for legend in legends if legend for t in legend.get_texts()]
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_a_plot_says_red_only_when_it_draws_red(name):
+    build, highlighted = PLOTS[name]
+    fig = build()
+    red_boxes = [t for ax in fig.axes for t in ax.texts if t.get_bbox_patch() and _red(t.get_bbox_patch())]
+    red = any(_red(bar) for ax in fig.axes for bar in ax.patches) or bool(red_boxes)
+    assert red == highlighted, "the case this plot highlights is drawn in red, and only then"
+    words = _words(fig).lower()
+    keys = [h for legend in [ax.get_legend() for ax in fig.axes] + fig.legends if legend
+            for h in legend.legend_handles if isinstance(h, matplotlib.patches.Rectangle)]
+    explained = bool(re.search(r"\bred\b", words)) or any(_red(h) for h in keys)
+    assert explained == red, f"title and legend explain red {'without' if not red else 'nowhere, but draw'} red:\n{words}"
+    for legend in [ax.get_legend() for ax in fig.axes] + fig.legends:
+        if legend is None:
+            continue
+        for handle, text in zip(legend.legend_handles, legend.get_texts()):
+            if isinstance(handle, matplotlib.patches.Rectangle):  # a colour key: that colour is drawn
+                drawn = [bar.get_facecolor() for ax in fig.axes for bar in ax.patches]
+                drawn += [t.get_bbox_patch().get_facecolor() for ax in fig.axes for t in ax.texts if t.get_bbox_patch()]
+                assert any(matplotlib.colors.same_color(handle.get_facecolor(), c) for c in drawn), text.get_text()
+
+
+@pytest.mark.parametrize("name", PLOTS)
+def test_a_plot_keeps_its_words_readable_and_off_what_it_draws(name):
+    fig = PLOTS[name][0]()
+    FigureCanvasAgg(fig).draw()  # the plots return closed figures; lay one out as the inline backend would
+    renderer = fig.canvas.get_renderer()
+    page = fig.bbox
+    scale = min(1.0, plots.FIGURE_MAX_WIDTH / fig.get_figwidth())
+    texts = list(fig.texts) + [t for legend in fig.legends for t in legend.get_texts()]
+    for ax in fig.axes:
+        texts += [ax.title, ax.xaxis.label, ax.yaxis.label, *ax.texts]
+        texts += [t for t in ax.get_legend().get_texts()] if ax.get_legend() else []
+        for axis in (ax.xaxis, ax.yaxis) if ax.axison else ():
+            low, high = sorted(axis.get_view_interval())
+            texts += [label for tick, label in zip(axis.get_ticklocs(), axis.get_ticklabels()) if low <= tick <= high]
+    texts = [t for t in texts if t.get_visible() and t.get_text().strip()]
+    for text in texts:
+        box = text.get_window_extent(renderer)
+        assert page.x0 - 1 <= box.x0 and box.x1 <= page.x1 + 1 and page.y0 - 1 <= box.y0 and box.y1 <= page.y1 + 1, \
+            f"{text.get_text()!r} leaves the figure"
+        assert text.get_fontsize() * scale >= READABLE_PT, f"{text.get_text()!r} is too small at notebook width"
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        if legend is None:
+            continue
+        area = legend.get_window_extent(renderer)
+        for bar in ax.patches:
+            assert not area.overlaps(bar.get_window_extent(renderer)), f"the legend covers a bar of {name}"
+        for line in ax.get_lines():
+            points = ax.transData.transform(line.get_xydata())
+            assert not any(area.contains(x, y) for x, y in points), f"the legend covers a line of {name}"

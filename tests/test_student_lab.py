@@ -8,6 +8,7 @@ the exact command `make lab` runs, starts that JupyterLab on a free loopback por
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -78,18 +79,18 @@ def page_config(html: str) -> dict:
     return json.loads(found.group(1))
 
 
-@pytest.fixture(scope="module")
-def student_lab(tmp_path_factory):
-    """(base URL, log file) of a JupyterLab started the way `make lab` starts it, stopped after the tests."""
-    root = tmp_path_factory.mktemp("student_workspace")
-    log = tmp_path_factory.mktemp("student_lab_log") / "jupyter.log"
+@contextlib.contextmanager
+def running_student_lab(root: Path, scratch: Path, env_extra: dict | None = None):
+    """Start JupyterLab the way `make lab` does, on ``root`` (a free loopback port, the token ``TOKEN``); yield
+    (base URL, log file); stop it. Its log and runtime files (the server's connection file) go to ``scratch``."""
+    log = scratch / "jupyter.log"
     port = free_port()
     command = make_lab_command()[: -len("workspace/")] + " ".join([
         f"'{root}'", "--no-browser", f"--port={port}", "--ServerApp.port_retries=0", "--ServerApp.ip=127.0.0.1",
         f"--IdentityProvider.token={TOKEN}",
     ])  # `make lab` itself adds --allow-root when run as root
-    # Runtime files (the server's connection file) go to the test's folder, not the user's.
-    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(tmp_path_factory.mktemp("jupyter_runtime"))}
+    (scratch / "runtime").mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, "JUPYTER_RUNTIME_DIR": str(scratch / "runtime"), **(env_extra or {})}
     with log.open("w") as out:
         server = subprocess.Popen(["bash", "-c", command], cwd=project_root(), env=env, stdout=out,
                                   stderr=subprocess.STDOUT, start_new_session=True)
@@ -106,7 +107,7 @@ def student_lab(tmp_path_factory):
                 pass
             if time.monotonic() > deadline:
                 pytest.fail(f"JupyterLab did not answer within 90 s:\n{log.read_text()[-3000:]}")
-            time.sleep(0.5)
+            time.sleep(0.2)
         yield base, log
     finally:
         if server.poll() is None:
@@ -116,6 +117,14 @@ def student_lab(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 os.killpg(server.pid, signal.SIGKILL)
                 server.wait()
+
+
+@pytest.fixture(scope="module")
+def student_lab(tmp_path_factory):
+    """(base URL, log file) of a JupyterLab started the way `make lab` starts it, stopped after the tests."""
+    with running_student_lab(tmp_path_factory.mktemp("student_workspace"),
+                             tmp_path_factory.mktemp("student_lab")) as lab:
+        yield lab
 
 
 def test_make_lab_points_jupyter_at_the_student_config():

@@ -3,7 +3,8 @@
 Schema ``dbt_graph``:
 
 - ``nodes``: ``unique_id``, ``name``, ``resource_type`` (model, source, test, exposure), ``folder`` (staging,
-  marts, tests), ``materialized`` (view, table, test; null for sources and exposures). An exposure is a
+  marts, tests), ``materialized`` (view, table, test; ``source`` for a source, a table loaded outside dbt;
+  ``exposure`` for an exposure, which dbt does not build). An exposure is a
   dashboard (or other consumer) declared in the project's YAML. A source is named ``<source>.<table>``
   (``dashboard.fct_revenue_daily``) so that every name is unique.
 - ``edges``: ``parent``, ``child`` (node names): the child reads from the parent.
@@ -66,7 +67,7 @@ def _nodes(warehouse: Path, scenario: Scenario) -> list[dict]:
             "name": f"{item['source_name']}.{item['name']}" if kind == "source" else item["name"],
             "resource_type": kind,
             "folder": _folder(item["original_file_path"]),
-            "materialized": config.get("materialized") if kind in ("model", "test") else None,
+            "materialized": config.get("materialized") if kind in ("model", "test") else kind,
             "parents": item.get("depends_on", {}).get("nodes", []),
         })
     names = [n["name"] for n in nodes]
@@ -94,7 +95,7 @@ def write_graph(warehouse_path: Path, scenario: Scenario) -> None:
         con.execute(f"drop schema if exists {SCHEMA} cascade")
         con.execute(f"create schema {SCHEMA}")
         con.execute(f"create table {SCHEMA}.nodes (unique_id varchar primary key, name varchar unique not null, "
-                    "resource_type varchar not null, folder varchar not null, materialized varchar)")
+                    "resource_type varchar not null, folder varchar not null, materialized varchar not null)")
         con.execute(f"create table {SCHEMA}.edges (parent varchar not null, child varchar not null)")
         con.execute(f"create table {SCHEMA}.selections (selector varchar not null, name varchar not null)")
         con.executemany(f"insert into {SCHEMA}.nodes values (?, ?, ?, ?, ?)",

@@ -10,6 +10,8 @@ from collections.abc import Iterable, Mapping
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.colors import same_color
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -17,6 +19,22 @@ FRESH = "#2b8a3e"
 STALE = "#c92a2a"
 NEUTRAL = "#868e96"
 SOURCE = "#1971c2"
+# JupyterLab shows a figure at most about this wide (inches at its 100 dpi) before scaling it down to fit.
+FIGURE_MAX_WIDTH = 11.0
+GRAPH_FONT_SIZE = 10
+
+
+def _dollars(ax: Axes) -> None:
+    ax.yaxis.set_major_formatter(lambda value, _: f"${value:,.0f}")
+
+
+def _legend_beside(ax: Axes, handles: list, **kwargs) -> None:
+    """The legend right of the axes, where it covers nothing drawn; a patch is listed only when a bar of its
+    colour is drawn, so the legend never explains a colour the plot does not show."""
+    drawn = [bar.get_facecolor() for bar in ax.patches]
+    kept = [h for h in handles
+            if not isinstance(h, Patch) or any(same_color(h.get_facecolor(), c) for c in drawn)]
+    ax.legend(handles=kept, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0, fontsize=8, **kwargs)
 
 
 def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
@@ -27,26 +45,37 @@ def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
 
 def revenue_cliff(staging: pd.DataFrame, mart: pd.DataFrame) -> Figure:
     """Daily revenue as staging computes it (bars) against what the mart holds (line): the cliff after the
-    mart's last date. Both frames: ``order_date``, ``revenue``."""
+    mart's last date, in red, when there is one. Both frames: ``order_date``, ``revenue`` (in $)."""
     _require(staging, ["order_date", "revenue"], "revenue_cliff(staging=...)")
     _require(mart, ["order_date", "revenue"], "revenue_cliff(mart=...)")
     staging = staging.sort_values("order_date")
     mart = mart.sort_values("order_date")
-    last_in_mart = pd.to_datetime(mart["order_date"]).max()
     dates = pd.to_datetime(staging["order_date"])
-    colors = [STALE if d > last_in_mart else NEUTRAL for d in dates]
+    mart_dates = pd.to_datetime(mart["order_date"])
+    last_in_mart = mart_dates.max()
+    missing = dates > last_in_mart if len(mart) else pd.Series(True, index=dates.index)
+    colors = [STALE if m else NEUTRAL for m in missing]
 
     fig, ax = plt.subplots(figsize=(10, 4))
-    ax.bar(dates, staging["revenue"].astype(float), color=colors, width=0.8, label="staging (what raw holds)")
-    ax.plot(pd.to_datetime(mart["order_date"]), mart["revenue"].astype(float), color=FRESH, marker="o",
-            linewidth=2, label="mart fct_revenue_daily (what the dashboard shows)")
-    ax.axvline(last_in_mart, color=STALE, linestyle="--", linewidth=1)
-    ax.annotate(f"mart stops at {last_in_mart:%b %d}", (last_in_mart, ax.get_ylim()[1] * 0.92),
-                xytext=(-8, 0), textcoords="offset points", ha="right", color=STALE)
-    ax.set_title("Daily revenue: staging vs the mart (red bars: days the dashboard does not show)")
+    ax.bar(dates, staging["revenue"].astype(float), color=colors, width=0.8)
+    ax.plot(mart_dates, mart["revenue"].astype(float), color=FRESH, marker="o", linewidth=2)
+    if missing.any():
+        title = "Daily revenue: staging vs the mart (red bars: days the dashboard does not show)"
+        if len(mart):
+            ax.axvline(last_in_mart, color=STALE, linestyle="--", linewidth=1)
+            # inside the axes, on the side of the line with room: the missing days are to its right
+            ax.annotate(f"mart stops at {last_in_mart:%b %d}", (last_in_mart, 0.95), xycoords=("data", "axes fraction"),
+                        xytext=(-6, 0), textcoords="offset points", ha="right", va="top", color=STALE)
+    else:
+        title = f"Daily revenue: staging vs the mart (the mart has every day, through {last_in_mart:%b %d})"
+    ax.set_title(title)
     ax.set_xlabel("order date")
-    ax.set_ylabel("revenue (returned orders excluded)")
-    ax.legend(loc="upper left")
+    ax.set_ylabel("revenue ($, returned orders excluded)")
+    _dollars(ax)
+    _legend_beside(ax, [Patch(color=NEUTRAL, label="staging, a day the mart has"),
+                        Patch(color=STALE, label="staging, a day the mart lacks"),
+                        plt.Line2D([], [], color=FRESH, marker="o", linewidth=2,
+                                   label="mart fct_revenue_daily\n(what the dashboard shows)")])
     fig.autofmt_xdate()
     fig.tight_layout()
     plt.close(fig)
@@ -73,19 +102,18 @@ def revenue_vs_finance(daily: pd.DataFrame) -> Figure:
     for i, (shown, booked) in enumerate(zip(dashboard, finance)):
         label = "missing" if pd.isna(shown) else (f"×{shown / booked:.2f}" if booked else "")
         ax.annotate(label, (i + width / 2, 0 if pd.isna(shown) else shown), xytext=(0, 3),
-                    textcoords="offset points", ha="center", va="bottom", fontsize=7, color="black")
+                    textcoords="offset points", ha="center", va="bottom", fontsize=8, color="black")
     top = max(dashboard.max() if dashboard.notna().any() else 0, finance.max() if finance.notna().any() else 0)
     ax.set_ylim(0, (top or 1) * 1.12)
-    ax.yaxis.set_major_formatter(lambda value, _: f"${value:,.0f}")
+    _dollars(ax)
     ax.set_xticks(list(x), [f"{pd.Timestamp(d):%a %b %d}" for d in daily["revenue_date"]], rotation=45,
                   ha="right", fontsize=8)
     ax.set_xlabel("order date")
     ax.set_ylabel("revenue of completed orders ($)")
     ax.set_title("Revenue per day: the dashboard against finance's books (above the bars: dashboard ÷ finance)")
-    ax.legend(handles=[Patch(color=NEUTRAL, label="finance's books (booked_revenue)"),
-                       Patch(color=STALE, label="dashboard (fct_revenue_daily),\ndiffers from finance"),
-                       Patch(color=FRESH, label="dashboard (fct_revenue_daily),\nagrees with finance")],
-              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)  # beside the axes: it covers no bar
+    _legend_beside(ax, [Patch(color=NEUTRAL, label="finance's books (booked_revenue)"),
+                        Patch(color=STALE, label="dashboard (fct_revenue_daily),\ndiffers from finance"),
+                        Patch(color=FRESH, label="dashboard (fct_revenue_daily),\nagrees with finance")])
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -111,9 +139,8 @@ def lines_per_order(counts: pd.DataFrame) -> Figure:
     ax.set_xlabel("line items in the order (= rows the order becomes in the joined stg_orders)")
     ax.set_ylabel("orders")
     ax.set_title("Orders by number of line items (from raw_order_items)")
-    ax.legend(handles=[Patch(color=FRESH, label="one line: still one row"),
-                       Patch(color=STALE, label="several lines: one row per line")],
-              loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)  # beside the axes: it covers no bar
+    _legend_beside(ax, [Patch(color=FRESH, label="one line: still one row"),
+                        Patch(color=STALE, label="several lines: one row per line")])
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -140,11 +167,14 @@ def run_durations(runs: pd.DataFrame, threshold: float = 0.5) -> Figure:
     ax.set_xticks(list(x), [f"{r.run_id}\n{r.run_date:%b %d %H:%M}" for r in runs.itertuples()], rotation=90,
                   fontsize=8)
     ax.set_ylabel("duration (seconds)")
-    ax.set_title("Run durations: every run was green, the short ones did not refresh the marts")
+    phantoms = not runs["includes_marts"].astype(bool).all()
+    green = "status" in runs and (runs["status"] == "success").all()
+    ax.set_title(f"Run durations: {'every run was green, ' if green else ''}"
+                 + ("the short ones did not refresh the marts" if phantoms else "every run refreshed the marts"))
     handles, _ = ax.get_legend_handles_labels()
     handles += [Patch(color=FRESH, label="selector reaches the marts"),
                 Patch(color=STALE, label="staging only (phantom success)")]
-    ax.legend(handles=handles, loc="lower left", fontsize=8)
+    _legend_beside(ax, handles)
     fig.tight_layout()
     plt.close(fig)
     return fig
@@ -193,21 +223,29 @@ def model_graph(nodes: pd.DataFrame, edges: pd.DataFrame, selections: Mapping[st
     tallest = max(len(m) for m in by_layer.values())
 
     panels = list(selections.items())
-    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 0.55 * tallest + 1.6), squeeze=False)
-    for ax, (selector, chosen) in zip(axes[0], panels):
+    # One panel under the other, each as wide as a notebook shows a figure unscaled: names stay readable.
+    width = min(FIGURE_MAX_WIDTH, 2.8 * (max(depth.values()) + 1))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(width, len(panels) * (0.45 * tallest + 1.2) + 0.4),
+                             squeeze=False)
+    shown: dict[str, str] = {}
+    for ax, (selector, chosen) in zip(axes[:, 0], panels):
         chosen = set(chosen)
         boxes = {}
         for name in names:
             x, y = position[name]
             kind = kinds[name]
             if kind == "source":
-                color = SOURCE
+                color, meaning = SOURCE, "sources"
             elif name in chosen:
-                color = FRESH
+                color, meaning = FRESH, "selected"
+            elif kind == "model":
+                color, meaning = STALE, "models left out"
             else:
-                color = STALE if kind == "model" else NEUTRAL
+                color, meaning = NEUTRAL, "tests left out"
+            shown[meaning] = color
             weight = "bold" if kind == "model" else "normal"
-            label = ax.text(x, y, name, ha="center", va="center", fontsize=8, color="white", weight=weight,
+            label = ax.text(x, y, name, ha="center", va="center", fontsize=GRAPH_FONT_SIZE, color="white",
+                            weight=weight,
                             bbox={"boxstyle": "round,pad=0.3", "facecolor": color, "edgecolor": "none"})
             boxes[name] = label.get_bbox_patch()
         for parent, child in pairs:  # arrows end at the boxes' edges, so their heads show
@@ -218,10 +256,13 @@ def model_graph(nodes: pd.DataFrame, edges: pd.DataFrame, selections: Mapping[st
         ax.set_ylim(-tallest / 2 - 0.2, tallest / 2 + 0.2)
         ax.axis("off")
         left_out = sorted(n for n in names if kinds[n] == "model" and n not in chosen)
-        ax.set_title(f"dbt run --select {selector}" if selector != "all" else "dbt run (all)", fontsize=11)
+        ax.set_title(f"dbt run --select {selector}" if selector != "all" else "dbt run (all)", fontsize=12)
         ax.text(0.5, -0.02, "models left out: " + (", ".join(left_out) or "none"), transform=ax.transAxes,
-                ha="center", va="top", fontsize=9, color=STALE if left_out else FRESH)
-    fig.suptitle("blue: sources   green: selected   red: models left out   grey: tests left out", fontsize=9)
-    fig.tight_layout()
+                ha="center", va="top", fontsize=GRAPH_FONT_SIZE, color=STALE if left_out else FRESH)
+    order = {SOURCE: 0, FRESH: 1, STALE: 2, NEUTRAL: 3}
+    key = sorted(shown.items(), key=lambda item: order[item[1]])
+    fig.legend(handles=[Patch(color=color, label=meaning) for meaning, color in key], loc="upper center",
+               ncols=len(key), fontsize=GRAPH_FONT_SIZE, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.45 / fig.get_figheight()))
     plt.close(fig)
     return fig
