@@ -150,13 +150,22 @@ class DbtProject:
 
 
 def _profiles(project_dir: Path, scratch: Path) -> Path:
-    """The project's own profiles.yml folder, or one written in ``scratch`` for its profile (DuckDB, the scratch)."""
-    if (project_dir / "profiles.yml").is_file():
-        return project_dir
+    """A profiles.yml in ``scratch``: the project's own target (schema, settings), its path the scratch warehouse.
+
+    So dbt never opens the warehouse the monitor watches, yet compiles the same relation names.
+    """
     spec = yaml.safe_load((project_dir / "dbt_project.yml").read_text(encoding="utf-8")) or {}
-    profile = {"target": "monitor", "outputs": {"monitor": {
-        "type": "duckdb", "path": "{{ env_var('INCIDENTLAB_WAREHOUSE') }}", "threads": 1}}}
-    (scratch / "profiles.yml").write_text(yaml.safe_dump({spec.get("profile", "default"): profile}), encoding="utf-8")
+    name = spec.get("profile", "default")
+    target, output = "monitor", {"type": "duckdb", "threads": 1}
+    own = project_dir / "profiles.yml"
+    if own.is_file():
+        profile = (yaml.safe_load(own.read_text(encoding="utf-8")) or {}).get(name) or {}
+        outputs = profile.get("outputs") or {}
+        target = profile.get("target") if profile.get("target") in outputs else next(iter(outputs), target)
+        output = dict(outputs.get(target) or output)
+    output["path"] = "{{ env_var('INCIDENTLAB_WAREHOUSE') }}"
+    (scratch / "profiles.yml").write_text(yaml.safe_dump({name: {"target": target, "outputs": {target: output}}}),
+                                          encoding="utf-8")
     return scratch
 
 

@@ -34,12 +34,12 @@ class Replay:
         lines = [f"{self.module}: a human noticed {self.noticed_at:%a %b %d %Y %H:%M}; "
                  "the monitor, run after every run, would first have fired:",
                  f"  {'check':<18} {'first fired':<18} {'after run':<10} {'hours gained':>12}"]
-        for row in self.table().itertuples():
-            if row.run_id is None:
-                lines.append(f"  {row.check:<18} {'never':<18} {'':<10} {'':>12}")
+        for check, fired in self.first_fired.items():
+            if fired is None:
+                lines.append(f"  {check:<18} {'never':<18} {'':<10} {'':>12}")
             else:
-                lines.append(f"  {row.check:<18} {row.first_fired_at:%a %b %d %H:%M}   {row.run_id:<10} "
-                             f"{row.hours_gained:>12.1f}")
+                gained = (self.noticed_at - fired[0]).total_seconds() / 3600
+                lines.append(f"  {check:<18} {fired[0]:%a %b %d %H:%M}   {fired[1]:<10} {gained:>12.1f}")
         return "\n".join(lines)
 
     def __repr__(self) -> str:

@@ -42,7 +42,7 @@ def staleness(ctx: Context) -> list[Finding]:
             findings.append(Finding(
                 NAME, mart, "fail",
                 f"{mart} was last refreshed {_hours(ctx.now - refreshed):.1f} h ago ({refreshed:%a %b %d %H:%M}), "
-                f"over its {sla:g} h SLA; newest data {newest}.", evidence, refreshed + dt.timedelta(hours=sla)))
+                f"over its {sla:g} h SLA{_newest(newest)}.", evidence, refreshed + dt.timedelta(hours=sla)))
         elif newest is not None and ctx.now - _day_end(newest) > dt.timedelta(hours=sla):
             findings.append(Finding(
                 NAME, mart, "warn", f"{mart} was refreshed {_hours(ctx.now - refreshed):.1f} h ago, but its newest "
@@ -50,8 +50,12 @@ def staleness(ctx: Context) -> list[Finding]:
                 evidence, _day_end(newest) + dt.timedelta(hours=sla)))
         else:
             findings.append(Finding(NAME, mart, "ok", f"{mart} was refreshed {_hours(ctx.now - refreshed):.1f} h "
-                                    f"ago, within its {sla:g} h SLA; newest data {newest}.", evidence))
+                                    f"ago, within its {sla:g} h SLA{_newest(newest)}.", evidence))
     return findings
+
+
+def _newest(day) -> str:
+    return f"; newest data {day}" if day is not None else ""
 
 
 def _day_end(day) -> dt.datetime:
