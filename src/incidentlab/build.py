@@ -109,6 +109,7 @@ def build(
     progress: bool = False,
     start_from: Path | None = None,
     after_run=None,
+    project_at=None,
 ) -> Path:
     """Replay ``module``'s incident (or its variant ``variant``) into ``db``; return the warehouse's path.
 
@@ -116,7 +117,8 @@ def build(
     ``start_from``, for the fixed stage, is the built first stage of the same incident or variant: the fix then
     runs on a copy of it instead of on a new replay of the audit log (the same runs, so the same warehouse).
     ``after_run(con, scenario, run_id, moment)``, if given, is called after each run of the audit log is replayed
-    (the monitor's replay watches the warehouse there).
+    (the monitor's replay watches the warehouse there); ``project_at(moment)``, if given, names the dbt project a
+    run of the audit log ran (None: the module's).
     """
     scenario = load_scenario(module)
     stage = scenario.check_stage(stage or scenario.first_stage)
@@ -154,9 +156,12 @@ def build(
                 bar.set_postfix_str(f"{label} dbt {' '.join(args)}")
                 _load_raw(con, scenario, moment)
                 _set_clock(con, moment)
-                _dbt(args, scenario, tmp, moment, f"replaying {label} ({moment})")
+                ran = scenario
+                if project_at is not None and label != "remediation" and project_at(moment) is not None:
+                    ran = dataclasses.replace(scenario, dbt_project=project_at(moment))
+                _dbt(args, ran, tmp, moment, f"replaying {label} ({moment})")
                 if after_run is not None and label != "remediation":
-                    after_run(con, scenario, label, moment)
+                    after_run(con, ran, label, moment)
                 bar.update()
             _load_raw(con, scenario, scenario.now)
             _set_clock(con, scenario.now)

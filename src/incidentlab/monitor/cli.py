@@ -51,8 +51,6 @@ def _module_target(ns: argparse.Namespace, folder: Path):
 
 
 def _monitor(ns: argparse.Namespace) -> int:
-    import duckdb
-
     from incidentlab.monitor.report import run_checks
 
     if ns.replay:
@@ -72,10 +70,7 @@ def _monitor(ns: argparse.Namespace) -> int:
             now, audit = ns.now or dt.datetime.now(), ns.audit_table or "raw_pipeline_runs"
             if not warehouse.is_file():
                 raise IncidentLabError(f"{warehouse}: no such warehouse file.")
-        try:
-            con = duckdb.connect(str(warehouse), read_only=True)
-        except duckdb.Error as exc:
-            raise IncidentLabError(f"{warehouse} cannot be opened: {str(exc).splitlines()[0]}") from None
+        con = _open(warehouse)
         try:
             report = run_checks(con, project, now=now, audit_table=ns.audit_table or audit,
                                 sla_hours=ns.sla_hours, checks=ns.check)
@@ -83,6 +78,20 @@ def _monitor(ns: argparse.Namespace) -> int:
             con.close()
     print(report.to_json() if ns.json else report.render())
     return report.exit_code
+
+
+def _open(warehouse: Path):
+    """A read-only connection to ``warehouse``; this process's own when it already has the file open (dbt did)."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(warehouse), read_only=True)
+    except duckdb.ConnectionException as exc:
+        if "different configuration" not in str(exc):
+            raise IncidentLabError(f"{warehouse} cannot be opened: {str(exc).splitlines()[0]}") from None
+        return duckdb.connect(str(warehouse))
+    except duckdb.Error as exc:
+        raise IncidentLabError(f"{warehouse} cannot be opened: {str(exc).splitlines()[0]}") from None
 
 
 def _replay(ns: argparse.Namespace) -> int:

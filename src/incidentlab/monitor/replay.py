@@ -81,5 +81,23 @@ def replay(module: str, *, sla_hours: float | None = None) -> Replay:
                 first[check] = (checked_at, run_id)
 
     with tempfile.TemporaryDirectory(prefix="incidentlab-replay-") as folder:
-        build(module, db=Path(folder) / WAREHOUSE_FILE, after_run=watch)
+        build(module, db=Path(folder) / WAREHOUSE_FILE, after_run=watch,
+              project_at=_project_before_deploy(scenario, Path(folder) / "dbt-before-deploy"))
     return Replay(module, scenario.noticed_at, first, verdicts)
+
+
+def _project_before_deploy(scenario, folder: Path):
+    """``project_at`` for the build: the project of ``stage_before_deploy`` until the deploy, then the module's."""
+    from incidentlab.build import stage_project
+
+    spec = scenario.monitor_replay
+    if not spec:
+        return None
+    table = scenario.tables[spec["deploys_table"]]
+    row = next((r for r in table.rows if r[table.index(table.primary_key)] == spec["deploy"]), None)
+    if row is None:
+        raise DatasetError(f"datasets/{scenario.module}/scenario.toml: monitor_replay names deploy "
+                           f"{spec['deploy']!r}, which {spec['deploys_table']} does not hold.")
+    deployed_at = row[table.index("deployed_at")]
+    before = stage_project(scenario, scenario.check_stage(spec["stage_before_deploy"]), None, folder)
+    return lambda moment: before if moment < deployed_at else None

@@ -16,9 +16,9 @@ def staleness(ctx: Context) -> list[Finding]:
     Method: the SLA is the mart's ``meta.sla_hours`` (else the default ``sla_hours``). The refresh time is the
     newest value of the mart's refresh column (``_refreshed_at``, ``updated_at``…) or, without one, the start of
     the audit log's latest run that built it (evidence ``refresh_source`` says which). ``fail`` when ``now`` is
-    more than the SLA after the refresh (fired at refresh + SLA); ``warn`` when the refresh is recent but the
-    newest data date (the mart's first DATE column, or ``meta.date_column``) ended more than the SLA ago, or when
-    the mart has no SLA or was never built.
+    more than the SLA after the refresh (fired at refresh + SLA); ``warn`` when the mart has no SLA or was never
+    built. The newest data date (the mart's first DATE column, or ``meta.date_column``) is evidence only: a day
+    without orders is not an incident; what the mart misses against its sources is ``blast_radius``'s measure.
     """
     findings = []
     for mart in ctx.project.marts:
@@ -43,11 +43,6 @@ def staleness(ctx: Context) -> list[Finding]:
                 NAME, mart, "fail",
                 f"{mart} was last refreshed {_hours(ctx.now - refreshed):.1f} h ago ({refreshed:%a %b %d %H:%M}), "
                 f"over its {sla:g} h SLA{_newest(newest)}.", evidence, refreshed + dt.timedelta(hours=sla)))
-        elif newest is not None and ctx.now - _day_end(newest) > dt.timedelta(hours=sla):
-            findings.append(Finding(
-                NAME, mart, "warn", f"{mart} was refreshed {_hours(ctx.now - refreshed):.1f} h ago, but its newest "
-                f"data ({newest}) ended {_hours(ctx.now - _day_end(newest)):.1f} h ago, over its {sla:g} h SLA.",
-                evidence, _day_end(newest) + dt.timedelta(hours=sla)))
         else:
             findings.append(Finding(NAME, mart, "ok", f"{mart} was refreshed {_hours(ctx.now - refreshed):.1f} h "
                                     f"ago, within its {sla:g} h SLA{_newest(newest)}.", evidence))
@@ -56,11 +51,6 @@ def staleness(ctx: Context) -> list[Finding]:
 
 def _newest(day) -> str:
     return f"; newest data {day}" if day is not None else ""
-
-
-def _day_end(day) -> dt.datetime:
-    day = day.date() if isinstance(day, dt.datetime) else day
-    return dt.datetime.combine(day + dt.timedelta(days=1), dt.time())
 
 
 def _hours(delta: dt.timedelta) -> float:
