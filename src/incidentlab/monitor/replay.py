@@ -40,7 +40,7 @@ class Replay:
             else:
                 gained = (self.noticed_at - fired[0]).total_seconds() / 3600
                 lines.append(f"  {check:<18} {fired[0]:%a %b %d %H:%M}   {fired[1]:<10} {gained:>12.1f}")
-        return "\n".join(lines)
+        return "\n".join(line.rstrip() for line in lines)
 
     def __repr__(self) -> str:
         return self.render()
