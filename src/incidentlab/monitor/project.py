@@ -7,9 +7,11 @@ has no ``target/manifest.json``, ``ls``, ``compile``) run against an empty scrat
 
 from __future__ import annotations
 
+import atexit
 import datetime as dt
 import json
 import re
+import shutil
 import tempfile
 from functools import cached_property
 from pathlib import Path
@@ -44,6 +46,7 @@ class DbtProject:
         key = (_fingerprint(project_dir), warehouse_name)
         if key not in _projects:
             scratch = Path(tempfile.mkdtemp(prefix="incidentlab-monitor-"))
+            atexit.register(shutil.rmtree, scratch, True)
             own = project_dir / "target" / "manifest.json"
             path = own if own.is_file() else _parse(project_dir, scratch, warehouse_name)
             try:
