@@ -11,7 +11,7 @@ MODULE ?=
 ONE := $(if $(MODULE),$(MODULE),$(MODULES))
 
 .PHONY: help install warehouses lab workspace lab-masters masters test test-browser test-fast release validate lock bench clean \
-  collect autograde feedback grades bench-grading
+  collect autograde feedback grades bench-grading monitor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -59,6 +59,10 @@ masters: warehouses ## re-execute the master notebooks in place (after a change 
 
 lab-masters: warehouses ## open the master notebooks (with solutions), for course authors
 	$(JUPYTER_LAB) notebooks/
+
+monitor: warehouses ## the monitor's report on each module's incident, then its replay: when each check fired (MODULE=)
+	@for m in $(ONE); do $(BIN)/incidentlab monitor $$m; test $$? -lt 3 || exit 1; echo; done
+	$(BIN)/incidentlab monitor --replay $(MODULE)
 
 test: install ## run the whole test suite (what CI runs), on two workers: one test file per worker at a time
 	$(BIN)/python -m pytest -n 2 --dist loadfile
