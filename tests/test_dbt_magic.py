@@ -61,3 +61,17 @@ def test_the_warm_up_parses_the_project_in_the_background(warehouses, tmp_path):
     shutil.copyfile(warehouse_path(MODULE, "stale"), warehouse)
     dbt_runner.warm_up(project, warehouse).join(timeout=120)
     assert dbt_runner._fingerprint(project) in dbt_runner._manifests
+
+
+def test_the_warm_up_starts_once_the_first_cell_is_done(shell, monkeypatch):
+    """Started inside the first cell, importing dbt would slow the rest of that cell."""
+    from incidentlab import dbt_runner, notebook
+
+    started = []
+    monkeypatch.setattr(dbt_runner, "warm_up", lambda project, warehouse: started.append(project))
+    lab = notebook.current_lab()
+    notebook._warm_up_after_this_cell(shell, lab)
+    assert started == []
+    shell.run_cell("1 + 1")
+    shell.run_cell("2 + 2")
+    assert started == [lab.project]

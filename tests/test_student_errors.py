@@ -112,8 +112,8 @@ def test_a_deleted_header_line(cell):
         "`ex.<name>.check()` under it); any other SQL cell starts with `%%sql`.",
     ]
     assert checked == [
-        "✗ How many phantom successes: the cell you ran before this check failed (SyntaxError: invalid syntax): "
-        "it holds SQL without a `%%sql` first line. If it is the answer cell, its first line must be "
+        "✗ How many phantom successes: the cell you ran before this check failed: it holds SQL without a `%%sql` "
+        "first line. If it is the answer cell, its first line must be "
         "`%%sql answer_phantom_count <<`: put it back, run the cell, then this check.",
     ]
 

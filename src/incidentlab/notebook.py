@@ -313,8 +313,19 @@ def start(module: str, stage: str | None = None) -> Lab:
     _current = Lab(module, stage)
     print(f"\r{module} is ready: your own copy of its warehouse and dbt project, at "
           f"{_current.now:%a %b %d %Y %H:%M}.", flush=True)
-    if _ipython() is not None and not os.environ.get("INCIDENTLAB_NO_WARM_UP"):  # while the student reads
-        from incidentlab.dbt_runner import warm_up
-
-        warm_up(_current.project, _current.path)
+    ip = _ipython()
+    if ip is not None and not os.environ.get("INCIDENTLAB_NO_WARM_UP"):
+        _warm_up_after_this_cell(ip, _current)
     return _current
+
+
+def _warm_up_after_this_cell(ip, lab: Lab) -> None:
+    """Parse dbt's project while the student reads, once the first cell is done: started at once, importing dbt
+    would take the interpreter from the rest of that cell (the questions, the plots)."""
+    from incidentlab.dbt_runner import warm_up
+
+    def after_cell(result) -> None:
+        ip.events.unregister("post_run_cell", after_cell)
+        warm_up(lab.project, lab.path)
+
+    ip.events.register("post_run_cell", after_cell)

@@ -29,6 +29,7 @@ from incidentlab.checking.answer_sql import (
     query_of,
 )
 from incidentlab.checking.compare import shape_problems
+from incidentlab.error_text import message_line
 from incidentlab.not_answered import NOT_ANSWERED_COLUMN
 
 GRADED_LATER = ("The values are checked when your notebook is graded, on this warehouse and on other versions "
@@ -97,8 +98,8 @@ class Question:
         last = log.last
         if last is not None and not last.ok and last is not run and (run is None or last.count > run.count) \
                 and looks_like_sql(last.source):
-            raise self._fail(f"the cell you ran before this check failed ({last.error}): it holds SQL without a "
-                             f"`%%sql` first line. If it is the answer cell, its first line must be "
+            raise self._fail(f"the cell you ran before this check failed: it holds SQL without a `%%sql` first "
+                             f"line. If it is the answer cell, its first line must be "
                              f"`{header(self.name)}`: put it back, run the cell, then this check.")
         if run is not None and not run.ok and below_placeholder(run.source.lstrip().partition("\n")[2]):
             raise self._fail(f"{PLACEHOLDER_LEFT}: {PLACEHOLDER_FIX}, then this check.")
@@ -148,8 +149,7 @@ def _run_in_kernel(sql: str) -> pd.DataFrame | None:
     try:
         return lab.query(sql)
     except Exception as exc:  # duckdb's errors; the first line says what is wrong
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _QueryFailed(first) from None
+        raise _QueryFailed(message_line(str(exc)) or type(exc).__name__) from None
 
 
 def _user_variable(name: str):
