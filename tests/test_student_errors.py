@@ -164,6 +164,13 @@ def test_the_placeholder_shows_not_answered_and_no_table(cell):
     assert plain(shown) == ["Not answered yet: replace the placeholder query with yours, then run this cell again."]
 
 
+def test_an_answer_grading_refuses_says_why_and_shows_no_rows(cell):
+    ok, shown = cell(answer(f"select 1 as green_runs;\n{RIGHT}"))
+    assert ok
+    assert plain(shown) == ["Grading will refuse this answer: the answer cell holds 2 statements; it must hold one "
+                            "query (keep only the last one)."]
+
+
 @pytest.mark.parametrize("line, says", [
     ("rn --select staging.*", ["`rn` is not a dbt command. Did you mean `%dbt run`? The commands are build, "
                                "compile, ls, list, parse, run, seed, show, snapshot, source, test; e.g. `%dbt ls "

@@ -24,7 +24,7 @@ from incidentlab.checking.answer_sql import (
     looks_like_sql,
     stored_name,
 )
-from incidentlab.error_text import one_line, without_paths
+from incidentlab.error_text import one_line, sentence, without_paths
 from incidentlab.errors import IncidentLabError
 
 
@@ -43,14 +43,10 @@ def _advice(message: str) -> str:
 def sql_error_lines(error: BaseException, source: str) -> list[str]:
     """The one or two lines a failing ``%%sql`` cell (answer cell or not) shows."""
     if stored_name(source) and below_placeholder(source.lstrip().partition("\n")[2]):
-        return [_sentence(PLACEHOLDER_LEFT), _sentence(PLACEHOLDER_FIX)]
+        return [sentence(PLACEHOLDER_LEFT), sentence(PLACEHOLDER_FIX)]
     message = one_line(error)
     subject = "Your answer's query" if stored_name(source) else "The query"
     return [f"{subject} failed: {message}", _advice(message)]
-
-
-def _sentence(text: str) -> str:
-    return f"{text[0].upper()}{text[1:]}."
 
 
 def missing_header_lines() -> list[str]:

@@ -16,6 +16,11 @@ def without_paths(text: str) -> str:
     return _ABSOLUTE_PATH.sub("…", text)
 
 
+def sentence(text: str) -> str:
+    """``text`` (a clause of a longer message) as a sentence of its own."""
+    return f"{text[0].upper()}{text[1:]}." if text else text
+
+
 def message_line(text: str) -> str:
     """A database or dbt message in one line: the first line, the line under a bare heading ("Compilation
     Error in model x (…)"), and the line that helps (candidate bindings, "did you mean"); no position marker,

@@ -15,6 +15,7 @@ from incidentlab.checking.answer_sql import (
     query_of,
     stored_name,
 )
+from incidentlab.error_text import sentence
 
 
 def _rows(count: int) -> str:
@@ -28,7 +29,7 @@ def next_step(source: str, result) -> tuple[bool, str]:
     try:
         query_of(source, name)
     except BelowPlaceholder as exc:
-        return False, f"{str(exc)[0].upper()}{str(exc)[1:]}."
+        return False, sentence(str(exc))
     except NotAnswered:
         return False, "Not answered yet: replace the placeholder query with yours, then run this cell again."
     except AnswerSqlError as exc:
