@@ -21,9 +21,11 @@ $(BIN)/python:
 	  { echo "incidentlab needs Python 3.11: run make with PYTHON=/path/to/python3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
+# --compile-bytecode: where PYTHONDONTWRITEBYTECODE is set, every kernel would compile jupysql, pandas and dbt
+# again on its first import (seconds of a notebook's first cell).
 $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet "uv==$(UV_VERSION)"
-	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python -r requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
@@ -48,8 +50,10 @@ STUDENT_LAB_CONFIG := $(abspath src/incidentlab/student_lab)
 lab: warehouses workspace ## build the warehouses and open the course (student version) in JupyterLab
 	JUPYTER_CONFIG_PATH="$(STUDENT_LAB_CONFIG)$${JUPYTER_CONFIG_PATH:+:$$JUPYTER_CONFIG_PATH}" $(JUPYTER_LAB) workspace/
 
-workspace: release ## copy the student notebooks into workspace/ (your own work there is never overwritten)
-	@for m in $(ONE); do mkdir -p workspace/$$m && cp -n grading/course/release/$$m/*.ipynb workspace/$$m/; done
+workspace: install ## copy the student notebooks into workspace/ (your own work there is never overwritten)
+	@mkdir -p grading/course
+	@for m in $(ONE); do $(RELEASE_ONE) && mkdir -p workspace/$$m && cp -n grading/course/release/$$m/*.ipynb \
+	  workspace/$$m/; done
 	@echo "The notebooks are in workspace/ ($(ONE)); \`make lab\` opens them."
 
 masters: warehouses ## re-execute the master notebooks in place (after a change of data, checks or wording)
@@ -76,10 +80,13 @@ test-fast: warehouses ## while you work: the tests not marked slow, on the wareh
 # nbgrader runs from grading/, where its config lives, and needs the venv's `alembic` on PATH.
 NBGRADER := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
 
+# nbgrader's own log ("Removing existing assignment", ...) shows only when it fails.
+RELEASE_ONE = log=$$(cd grading && $(NBGRADER) generate_assignment $$m --force --log-level=WARN 2>&1) || \
+  { echo "$$log"; echo "nbgrader could not release $$m (its log is above)"; exit 1; }
+
 release: install ## generate the student version of every module's notebooks (grading/course/release; MODULE=)
 	@mkdir -p grading/course
-	@for m in $(ONE); do (cd grading && $(NBGRADER) generate_assignment $$m --force --log-level=WARN) || exit 1; \
-	  echo "released grading/course/release/$$m"; done
+	@for m in $(ONE); do $(RELEASE_ONE); echo "released grading/course/release/$$m"; done
 
 validate: warehouses release ## run the tests: every one must pass in the masters, none in the release (MODULE=)
 	@cd grading && for m in $(ONE); do n=$$(ls ../notebooks/$$m/*.ipynb | wc -l) && \

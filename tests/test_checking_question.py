@@ -8,6 +8,7 @@ import re
 
 import pandas as pd
 import pytest
+from lab_shell import lab_shell
 
 from incidentlab.exercises import load
 from incidentlab.not_answered import NOT_ANSWERED_SQL
@@ -20,15 +21,8 @@ RIGHT = ("select count(*) as green_runs, count(*) filter (where not includes_mar
 
 @pytest.fixture(scope="module")
 def shell(warehouses):
-    from IPython.core.interactiveshell import InteractiveShell
-
-    from incidentlab.notebook import start
-
-    ip = InteractiveShell.instance()
-    lab = start(MODULE)
-    ip.user_ns["ex"] = EX
-    yield ip
-    lab.close()
+    with lab_shell(MODULE, EX) as ip:
+        yield ip
 
 
 @pytest.fixture

@@ -1,20 +1,15 @@
-"""``%dbt`` mistakes end in one plain line that says what to do: no traceback, no internal path."""
+"""``%dbt`` mistakes fail the cell with one plain line that says what to do: no traceback, no internal path."""
 
 import pytest
+from lab_shell import lab_shell
 
 MODULE = "wt06_data_stale"
 
 
 @pytest.fixture(scope="module")
 def shell(warehouses):
-    from IPython.core.interactiveshell import InteractiveShell
-
-    from incidentlab.notebook import start
-
-    ip = InteractiveShell.instance()
-    lab = start(MODULE)
-    yield ip
-    lab.close()
+    with lab_shell(MODULE) as ip:
+        yield ip
 
 
 @pytest.mark.parametrize("line, says", [
@@ -26,11 +21,11 @@ def shell(warehouses):
 ])
 def test_a_dbt_mistake_is_one_plain_line(shell, capsys, line, says):
     result = shell.run_cell(f"%dbt {line}")
-    out, err = capsys.readouterr()
-    assert result.success
-    assert says in err
-    assert len(err.strip().splitlines()) == 1
-    assert "Traceback" not in out + err and "/tmp/" not in err and "incidentlab-" not in err
+    shown = "".join(capsys.readouterr())
+    assert not result.success  # the cell fails, so Run All stops there
+    assert says in shown
+    assert len(shown.strip().splitlines()) == 1
+    assert "Traceback" not in shown and "/tmp/" not in shown and "incidentlab-" not in shown
 
 
 def test_a_right_dbt_line_still_runs(shell, capsys):
@@ -66,3 +61,17 @@ def test_the_warm_up_parses_the_project_in_the_background(warehouses, tmp_path):
     shutil.copyfile(warehouse_path(MODULE, "stale"), warehouse)
     dbt_runner.warm_up(project, warehouse).join(timeout=120)
     assert dbt_runner._fingerprint(project) in dbt_runner._manifests
+
+
+def test_the_warm_up_starts_once_the_first_cell_is_done(shell, monkeypatch):
+    """Started inside the first cell, importing dbt would slow the rest of that cell."""
+    from incidentlab import dbt_runner, notebook
+
+    started = []
+    monkeypatch.setattr(dbt_runner, "warm_up", lambda project, warehouse: started.append(project))
+    lab = notebook.current_lab()
+    notebook._warm_up_after_this_cell(shell, lab)
+    assert started == []
+    shell.run_cell("1 + 1")
+    shell.run_cell("2 + 2")
+    assert started == [lab.project]

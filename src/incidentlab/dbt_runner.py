@@ -51,7 +51,9 @@ def _manifest(project: Path, common: list[str]):
     if key not in _manifests:
         result = dbtRunner().invoke(["parse", *common])
         if not result.success:
-            raise DbtError(f"dbt could not parse the project in {project}: {result.exception}")
+            error = DbtError(f"dbt could not parse the project in {project}: {result.exception}")
+            error.detail = str(result.exception).strip()  # dbt's own words, without the project's path
+            raise error
         _manifests.clear()
         _manifests[key] = result.result
     return _manifests[key]

@@ -20,7 +20,6 @@ import os
 import re
 import shlex
 import shutil
-import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -28,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from incidentlab.dbt_runner import invoke
+from incidentlab.error_text import message_line
 from incidentlab.errors import DbtError
 from incidentlab.paths import warehouse_path
 
@@ -88,9 +88,12 @@ class Lab:
         ip.user_ns[_CONNECTION_NAME] = self.con
         ip.run_line_magic("sql", f"{_CONNECTION_NAME} --alias {SQL_ALIAS}")
         ip.register_magic_function(self._dbt_magic, magic_kind="line", magic_name="dbt")
-        from incidentlab.checking.answer_log import install
+        from incidentlab import cell_errors
+        from incidentlab.checking import answer_display, answer_log
 
-        install(ip)  # so a check knows whether its answer cell's latest run failed
+        cell_errors.install(ip)  # a failing cell says what is wrong in plain lines
+        answer_log.install(ip)  # so a check knows whether its answer cell's latest run failed
+        answer_display.install(ip)  # an answer cell shows its result
 
     def _disconnect_magics(self) -> None:
         ip = _ipython()
@@ -194,23 +197,27 @@ class Lab:
         return self.last
 
     def _dbt_magic(self, line: str) -> None:
+        """``%dbt <command>``; a mistake fails the cell with one plain line (``cell_errors`` shows it)."""
         problem = dbt_line_problem(line)
-        if problem is None:
-            try:
-                self.dbt(line)
-                return
-            except DbtError as exc:
-                problem = f"dbt could not run `dbt {line.strip()}`: {_first_words(getattr(exc, 'detail', str(exc)))}"
-        print(problem, file=sys.stderr)
+        if problem is not None:
+            raise DbtError(problem)
+        try:
+            self.dbt(line)
+        except DbtError as exc:
+            raise DbtError(_crash_lines(line, getattr(exc, "detail", str(exc)))) from None
 
 
-def _first_words(detail: str) -> str:
-    """dbt's message in one line: a bare heading ("Runtime Error") takes the line that follows it."""
-    lines = [line.strip() for line in detail.splitlines() if line.strip()]
-    if not lines:
-        return "no detail"
-    text = f"{lines[0]}: {lines[1]}" if len(lines) > 1 and lines[0].endswith("Error") else lines[0]
-    return re.sub(r"(/[^\s'\"]+)+", "…", text)  # no internal path
+def _crash_lines(line: str, detail: str) -> str:
+    """What a ``%dbt`` line dbt could not run prints: dbt's message, and for a model that does not compile,
+    how to see and rewrite it."""
+    message = message_line(detail) or "no detail"
+    lines = [f"dbt could not run `dbt {line.strip()}`: {message}"]
+    model = re.search(r"[Ii]n model (\w+)|Model '[\w.]*?\.(\w+)'", message)
+    if model:
+        name = model.group(1) or model.group(2)
+        lines.append(f'Fix model {name}: `lab.show_model("{name}")` shows it, `lab.write_model("{name}", sql)` '
+                     "rewrites it; then run `%dbt` again.")
+    return "\n".join(lines)
 
 
 DBT_COMMANDS = ("build", "compile", "ls", "list", "parse", "run", "seed", "show", "snapshot", "source", "test")
@@ -246,11 +253,11 @@ def summarize(args: list[str], result) -> str:
     lines = [f"dbt {' '.join(args)}"]
     payload = result.result
     if isinstance(payload, list):  # dbt ls
-        lines += [f"  {item}" for item in payload] or ["  (nothing selected)"]
+        lines += [f"  {item}" for item in payload] or [f"  {_nothing_selected(args)}"]
         return "\n".join(lines)
     nodes = getattr(payload, "results", None) or []
     if not nodes:
-        lines.append("  nothing to do: the selection is empty")
+        lines.append(f"  nothing to do: {_nothing_selected(args)}")
     for node in sorted(nodes, key=lambda n: n.node.unique_id):
         status = str(node.status).upper()
         detail = ""
@@ -259,13 +266,22 @@ def summarize(args: list[str], result) -> str:
         elif getattr(node, "failures", None):
             detail = f"  {node.failures} failing row(s)"
         elif status == "ERROR" and node.message:
-            detail = f"  {node.message.splitlines()[0]}"
+            detail = f"  {message_line(node.message)}"
         kind = node.node.resource_type
         name = getattr(node.node, "source_name", None)
         name = f"{name}.{node.node.name}" if kind == "source" else node.node.name
         lines.append(f"  {status:<7} {kind:<7} {name}{detail}")
     lines.append("  => success" if result.success else "  => FAILED (dbt exits 1)")
     return "\n".join(lines)
+
+
+def _nothing_selected(args: list[str]) -> str:
+    """The line of a dbt command whose selection is empty (a misspelt selector, usually)."""
+    selectors = [value for option, value in zip(args, args[1:]) if option in ("--select", "-s")]
+    if not selectors:
+        return "the selection is empty"
+    return (f"no model, test or source matches `{' '.join(selectors)}`; `%dbt ls` lists them all (`staging.*` "
+            "selects a folder, `stg_orders+` a model and what depends on it)")
 
 
 def _ipython():
@@ -288,9 +304,24 @@ def start(module: str, stage: str | None = None) -> Lab:
     """The first call of every notebook: quiet warnings, a private warehouse, ``%sql`` and ``%dbt`` on it."""
     global _current
     quiet_warnings()
+    # A fresh kernel imports jupysql, pandas and matplotlib here: a few seconds with nothing else on screen.
+    print(f"Opening {module}: copying its warehouse and dbt project, loading %sql and %dbt…", end="", flush=True)
     _current = Lab(module, stage)
-    if _ipython() is not None and not os.environ.get("INCIDENTLAB_NO_WARM_UP"):  # while the student reads
-        from incidentlab.dbt_runner import warm_up
-
-        warm_up(_current.project, _current.path)
+    print(f"\r{module} is ready: your own copy of its warehouse and dbt project, at "
+          f"{_current.now:%a %b %d %Y %H:%M}.", flush=True)
+    ip = _ipython()
+    if ip is not None and not os.environ.get("INCIDENTLAB_NO_WARM_UP"):
+        _warm_up_after_this_cell(ip, _current)
     return _current
+
+
+def _warm_up_after_this_cell(ip, lab: Lab) -> None:
+    """Parse dbt's project while the student reads, once the first cell is done: started at once, importing dbt
+    would take the interpreter from the rest of that cell (the questions, the plots)."""
+    from incidentlab.dbt_runner import warm_up
+
+    def after_cell(result) -> None:
+        ip.events.unregister("post_run_cell", after_cell)
+        warm_up(lab.project, lab.path)
+
+    ip.events.register("post_run_cell", after_cell)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from incidentlab.checking.answer_sql import stored_name
+from incidentlab.error_text import one_line
 
 
 @dataclass(frozen=True)
@@ -23,15 +24,7 @@ class Run:
 
 def _error_line(result) -> str:
     error = result.error_before_exec or result.error_in_exec
-    if error is None:
-        return ""
-    text = str(error).strip()
-    # jupysql's generic first line ("If using snippets …") hides the database's own message further down
-    lines = [line for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if "Error:" in line and "snippets" not in line:
-            return line.strip()
-    return f"{type(error).__name__}: {lines[0].strip()}" if lines else type(error).__name__
+    return "" if error is None else one_line(error)
 
 
 class AnswerLog:

@@ -26,6 +26,17 @@ class NotAnswered(AnswerSqlError):
     """The cell still holds the release's placeholder query."""
 
 
+class BelowPlaceholder(NotAnswered):
+    """The student's query was written under the placeholder query, which is still there."""
+
+
+PLACEHOLDER_LEFT = ("your query is below the placeholder query (`select 'not answered yet' as not_answered`), "
+                    "which is still there")
+PLACEHOLDER_FIX = ("delete the placeholder's two lines (its comment and its `select`), keep your query, then run "
+                   "the answer cell again")
+_PLACEHOLDER_QUERY = re.compile(rf"select\s+{NOT_ANSWERED_MARK.pattern}\s*;?", re.IGNORECASE)
+
+
 def header(question: str) -> str:
     return f"%%sql answer_{question} <<"
 
@@ -35,6 +46,16 @@ def stored_name(source: str) -> str | None:
     first = source.lstrip().split("\n", 1)[0].strip()
     match = _HEADER.match(first)
     return match.group(1) if match else None
+
+
+_SQL_START = re.compile(r"^\s*(select|with|from|describe|show|summarize|pivot|values|explain|create|insert|"
+                        r"update|delete|drop|alter)\b", re.IGNORECASE)
+
+
+def looks_like_sql(source: str) -> bool:
+    """The cell starts (after SQL comments) with an SQL keyword: SQL that lost its ``%%sql`` first line."""
+    code = [line for line in source.splitlines() if line.strip() and not line.strip().startswith("--")]
+    return bool(code) and bool(_SQL_START.match(code[0]))
 
 
 def _without_comments(sql: str) -> str:
@@ -50,6 +71,11 @@ def normalized(sql: str) -> str:
     return " ".join(text.split()).rstrip("; ").strip()
 
 
+def below_placeholder(sql: str) -> bool:
+    """``sql`` holds the placeholder query and more SQL besides it."""
+    return bool(NOT_ANSWERED_MARK.search(sql)) and bool(normalized(_PLACEHOLDER_QUERY.sub(" ", sql)))
+
+
 def query_of(source: str, question: str) -> str:
     """The one query of an answer cell; ``AnswerSqlError`` (or ``NotAnswered``) says why there is none."""
     stripped = source.lstrip()
@@ -61,6 +87,8 @@ def query_of(source: str, question: str) -> str:
                                  f"`{header(question)}`")
         raise AnswerSqlError(f"the answer cell must start with the line `{header(question)}` (it was deleted or "
                              "changed): put it back as the first line, above your query")
+    if below_placeholder(body):
+        raise BelowPlaceholder(f"{PLACEHOLDER_LEFT}: {PLACEHOLDER_FIX}")
     if NOT_ANSWERED_MARK.search(body):
         raise NotAnswered("not answered yet (0 points): replace the placeholder query with yours")
     if not normalized(body):

@@ -17,8 +17,19 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from incidentlab.checking.answer_log import answer_log
-from incidentlab.checking.answer_sql import AnswerSqlError, NotAnswered, header, query_of
+from incidentlab.checking.answer_sql import (
+    PLACEHOLDER_FIX,
+    PLACEHOLDER_LEFT,
+    AnswerSqlError,
+    BelowPlaceholder,
+    NotAnswered,
+    below_placeholder,
+    header,
+    looks_like_sql,
+    query_of,
+)
 from incidentlab.checking.compare import shape_problems
+from incidentlab.error_text import message_line
 from incidentlab.not_answered import NOT_ANSWERED_COLUMN
 
 GRADED_LATER = ("The values are checked when your notebook is graded, on this warehouse and on other versions "
@@ -86,16 +97,20 @@ class Question:
         run = log.latest(self.variable)
         last = log.last
         if last is not None and not last.ok and last is not run and (run is None or last.count > run.count) \
-                and _looks_like_sql(last.source):
-            raise self._fail(f"the cell you ran before this check failed ({last.error}). If it is the answer "
-                             f"cell, its first line must be `{header(self.name)}`: put it back, run the cell, "
-                             "then this check.")
+                and looks_like_sql(last.source):
+            raise self._fail(f"the cell you ran before this check failed: it holds SQL without a `%%sql` first "
+                             f"line. If it is the answer cell, its first line must be "
+                             f"`{header(self.name)}`: put it back, run the cell, then this check.")
+        if run is not None and not run.ok and below_placeholder(run.source.lstrip().partition("\n")[2]):
+            raise self._fail(f"{PLACEHOLDER_LEFT}: {PLACEHOLDER_FIX}, then this check.")
         if run is not None and not run.ok:
             raise self._fail(f"the answer cell failed when you last ran it, so there is nothing new to check: "
                              f"{run.error}\n  Fix the query, run the answer cell, then this check.")
         if run is not None and answer is None:
             try:
                 sql = query_of(run.source, self.name)
+            except BelowPlaceholder as exc:
+                raise self._fail(f"{exc}.") from None
             except NotAnswered:
                 raise self._fail("not answered yet (0 points). Replace the placeholder query in the answer cell "
                                  "above with yours, run that cell, then run this one again.") from None
@@ -134,13 +149,7 @@ def _run_in_kernel(sql: str) -> pd.DataFrame | None:
     try:
         return lab.query(sql)
     except Exception as exc:  # duckdb's errors; the first line says what is wrong
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise _QueryFailed(first) from None
-
-
-def _looks_like_sql(source: str) -> bool:
-    text = source.lstrip().lower()
-    return not text.startswith("%") and any(word in text.split() for word in ("select", "from", "with"))
+        raise _QueryFailed(message_line(str(exc)) or type(exc).__name__) from None
 
 
 def _user_variable(name: str):
