@@ -82,6 +82,12 @@ def _load_raw(con: duckdb.DuckDBPyConnection, scenario: Scenario, moment: dt.dat
             con.executemany(f"insert into raw.{table.name} values ({marks})", rows)
 
 
+def stand_at(con: duckdb.DuckDBPyConnection, scenario: Scenario, moment: dt.datetime) -> None:
+    """Make the warehouse hold what ingestion had landed by ``moment``, with the clock at ``moment``."""
+    _load_raw(con, scenario, moment)
+    _set_clock(con, moment)
+
+
 def _set_clock(con: duckdb.DuckDBPyConnection, moment: dt.datetime) -> None:
     """``scenario_now()`` in SQL: the moment this warehouse stands at, for queries outside dbt."""
     con.execute(f"create or replace macro main.scenario_now() as timestamp '{moment.isoformat(sep=' ')}'")
@@ -102,12 +108,15 @@ def build(
     variant: str | None = None,
     progress: bool = False,
     start_from: Path | None = None,
+    after_run=None,
 ) -> Path:
     """Replay ``module``'s incident (or its variant ``variant``) into ``db``; return the warehouse's path.
 
     ``db`` defaults to the project's warehouses folder (``paths.warehouse_path``); ``stage`` to the module's first.
     ``start_from``, for the fixed stage, is the built first stage of the same incident or variant: the fix then
     runs on a copy of it instead of on a new replay of the audit log (the same runs, so the same warehouse).
+    ``after_run(con, scenario, run_id, moment)``, if given, is called after each run of the audit log is replayed
+    (the monitor's replay watches the warehouse there).
     """
     scenario = load_scenario(module)
     stage = scenario.check_stage(stage or scenario.first_stage)
@@ -146,6 +155,8 @@ def build(
                 _load_raw(con, scenario, moment)
                 _set_clock(con, moment)
                 _dbt(args, scenario, tmp, moment, f"replaying {label} ({moment})")
+                if after_run is not None and label != "remediation":
+                    after_run(con, scenario, label, moment)
                 bar.update()
             _load_raw(con, scenario, scenario.now)
             _set_clock(con, scenario.now)
@@ -222,6 +233,17 @@ def copy_project(source: Path, target: Path) -> Path:
             if "local" in entry:
                 entry["local"] = str((source / entry["local"]).resolve())
         listed.write_text(yaml.safe_dump(spec, sort_keys=False), encoding="utf-8")
+    return target
+
+
+def stage_project(scenario: Scenario, stage: str, variant: str | None, target: Path) -> Path:
+    """A copy in ``target`` of the module's dbt project as it stands at ``stage`` of the incident or ``variant``."""
+    ensure_packages(scenario.dbt_project)
+    copy_project(scenario.dbt_project, target)
+    overlays = [make_variant(scenario, variant).dbt_overlay if variant else None,
+                scenario.stage_overlay(stage) if scenario.is_fixed(stage) else None]
+    for overlay in filter(None, overlays):
+        shutil.copytree(overlay, target, dirs_exist_ok=True)
     return target
 
 

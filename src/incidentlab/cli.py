@@ -50,11 +50,20 @@ def parser() -> argparse.ArgumentParser:
     from incidentlab.grading.cli import register as register_grading
 
     register_grading(commands)
+    from incidentlab.monitor.cli import register as register_monitor
+
+    register_monitor(commands)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
-    ns = parser().parse_args(argv)
+    top = parser()
+    ns, extra = top.parse_known_args(argv)
+    if extra and ns.command in ("monitor", "coverage"):  # their usage errors exit 3 (2 is a failed check)
+        print(f"incidentlab {ns.command}: error: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
+        return 3
+    if extra:
+        top.error(f"unrecognized arguments: {' '.join(extra)}")
     if getattr(ns, "all", False) and ns.db:
         parser().error("--all builds into warehouses/; it does not take --db")
     if getattr(ns, "all", False) and ns.variant:
@@ -62,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if ns.command == "grade" and importlib.util.find_spec("nbgrader") is None:
             raise IncidentLabError(NEEDS_INSTRUCTOR)
-        ns.run(ns)
+        code = ns.run(ns)
     except IncidentLabError as exc:
         print(f"incidentlab: error: {exc}", file=sys.stderr)
         return 2
@@ -71,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"incidentlab: error: {NEEDS_INSTRUCTOR}", file=sys.stderr)
         return 2
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class Scenario:
     study_selectors: tuple[str, ...] = ()  # listed in dbt's graph besides the audit log's and the remediation's
     fix_hours_before_now: float = 0.0  # the remediation of `--stage fixed` runs this long before `now`
     fix_minutes_apart: float = 0.0  # between consecutive remediation commands; the last one runs at fixed_at
+    noticed_at: dt.datetime | None = None  # when a human noticed the incident (the monitor's replay compares)
     variant_name: str | None = None  # None for the incident itself
     dbt_overlay: Path | None = None  # files copied over the dbt project for this variant's build
 
@@ -248,4 +249,5 @@ def load_scenario(module: str) -> Scenario:
         fix_hours_before_now=spec.get("fix_hours_before_now", 0.0),
         stages=tuple(spec.get("stages", ["incident"])),
         study_selectors=tuple(spec.get("study_selectors", [])),
+        noticed_at=spec.get("noticed_at"),
     )

@@ -106,10 +106,10 @@ def ensure_packages(project: Path) -> None:
 _ONE_AT_A_TIME = threading.RLock()
 
 
-def _common(project: Path, state: Path) -> list[str]:
+def _common(project: Path, state: Path, profiles: Path | None = None) -> list[str]:
     return [
         "--project-dir", str(project),
-        "--profiles-dir", str(project),
+        "--profiles-dir", str(profiles or project),
         "--target-path", str(state / "target"),
         "--log-path", str(state / "logs"),
         "--no-send-anonymous-usage-stats",
@@ -152,6 +152,7 @@ def invoke(
     quiet: bool = True,  # False: let dbt print its own log lines
     state: Path | None = None,
     write_json: bool = True,  # False: no manifest.json and run_results.json in target/ (the replay needs none)
+    profiles: Path | None = None,  # the folder of profiles.yml, when it is not the project's own
 ):
     """Run ``dbt <args>`` on ``warehouse`` with the scenario clock at ``now``; return dbt's result object.
 
@@ -160,7 +161,7 @@ def invoke(
     """
     from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
 
-    common = _common(project, state or state_dir(warehouse))
+    common = _common(project, state or state_dir(warehouse), profiles)
     clock = ["--vars", json.dumps({"scenario_now": now.isoformat(sep=" ")})]
     with _ONE_AT_A_TIME:
         ensure_packages(project)

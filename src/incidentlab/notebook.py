@@ -126,22 +126,18 @@ class Lab:
         # model or a column that %dbt (another connection of the same database) has just created.
         return self.con.execute(sql).df()
 
+    def monitor(self, **kw):
+        """The monitor's checks (``incidentlab.monitor.run_checks``) on this warehouse and project, at ``now``."""
+        from incidentlab.monitor import run_checks
+
+        return run_checks(self.con, self.project, now=self.now, audit_table=self.scenario.audit_table, **kw)
+
     # -- the dbt project ------------------------------------------------------------------------------
     def _copy_project(self, stage: str, target: Path) -> Path:
         """This kernel's copy of the module's dbt project as it stands at ``stage`` (with the fix in the fixed one)."""
-        from incidentlab.build import copy_project
-        from incidentlab.dbt_runner import ensure_packages
+        from incidentlab.build import stage_project
 
-        ensure_packages(self.scenario.dbt_project)
-        copy_project(self.scenario.dbt_project, target)
-        overlays = [self.scenario.stage_overlay(stage) if self.scenario.is_fixed(stage) else None]
-        if self.variant:
-            from incidentlab.variant import make_variant
-
-            overlays.insert(0, make_variant(self.scenario, self.variant).dbt_overlay)
-        for overlay in filter(None, overlays):
-            shutil.copytree(overlay, target, dirs_exist_ok=True)
-        return target
+        return stage_project(self.scenario, stage, self.variant, target)
 
     @property
     def dbt_project(self) -> Path:

@@ -1,0 +1,19 @@
+"""The monitor's checks, by name, in the order they run."""
+
+from incidentlab.monitor.blast_radius import blast_radius
+from incidentlab.monitor.duration_anomaly import duration_anomaly
+from incidentlab.monitor.grain import grain
+from incidentlab.monitor.reconciliation import reconciliation
+from incidentlab.monitor.run_coverage import run_coverage
+from incidentlab.monitor.selector_coverage import selector_coverage
+from incidentlab.monitor.staleness import staleness
+
+CHECKS = {
+    "staleness": staleness,
+    "duration_anomaly": duration_anomaly,
+    "run_coverage": run_coverage,
+    "selector_coverage": selector_coverage,
+    "grain": grain,
+    "reconciliation": reconciliation,
+    "blast_radius": blast_radius,  # last: it reads the others' findings
+}

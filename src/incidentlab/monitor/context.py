@@ -1,0 +1,66 @@
+"""What the checks share while they run on one warehouse at one moment: the project, the runs, refresh times."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+
+from incidentlab.monitor.audit import Run
+from incidentlab.monitor.finding import Finding
+from incidentlab.monitor.project import DbtProject
+from incidentlab.monitor.warehouse import columns_of, quoted
+
+# Columns that hold when dbt last rebuilt a table (the first one a model has is used; meta.refreshed_at_column wins).
+REFRESH_COLUMNS = ("_refreshed_at", "refreshed_at", "updated_at", "_updated_at")
+
+
+@dataclass
+class Context:
+    con: duckdb.DuckDBPyConnection
+    project: DbtProject
+    now: dt.datetime
+    runs: list[Run]
+    sla_hours: float | None = None
+    results: dict[str, list[Finding]] = field(default_factory=dict)  # each check's findings, once it has run
+
+    def columns(self, model: str) -> dict[str, str]:
+        """The model's columns in the warehouse ({} when it was never built)."""
+        return columns_of(self.con, *self.project.relation(model))
+
+    def table(self, model: str) -> str:
+        return quoted(*self.project.relation(model))
+
+    def date_column(self, model: str) -> str | None:
+        """The column that dates a model's rows: ``meta.date_column``, else its first DATE column."""
+        columns = self.columns(model)
+        named = self.project.meta(model).get("date_column")
+        if named in columns:
+            return named
+        return next((c for c, t in columns.items() if t == "DATE"), None)
+
+    def refreshed_at(self, model: str) -> tuple[dt.datetime | None, str]:
+        """When dbt last rebuilt ``model``, and where that was read.
+
+        From a refresh column when the model has one (``max(updated_at)``: the clock when dbt built it); otherwise
+        the start of the latest run of the audit log that built it (its selector, resolved by dbt).
+        """
+        columns = self.columns(model)
+        named = self.project.meta(model).get("refreshed_at_column")
+        column = named if named in columns else next((c for c in REFRESH_COLUMNS if c in columns), None)
+        if column:
+            value = self.con.execute(f'select max("{column}") from {self.table(model)}').fetchone()[0]
+            return value, f"column {column}"
+        for run in reversed(self.runs):
+            if run.built and model in self.project.select(run.models_run):
+                return run.run_date, f"audit log {run.run_id}"
+        return None, "no refresh column and no run of the audit log built it"
+
+    def result(self, check: str) -> list[Finding]:
+        """``check``'s findings, running it first if it has not run yet."""
+        if check not in self.results:
+            from incidentlab.monitor.checks import CHECKS
+
+            self.results[check] = CHECKS[check](self)
+        return self.results[check]

@@ -1,0 +1,37 @@
+"""What every check returns: a finding with a verdict and the evidence behind it."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+VERDICTS = ("ok", "warn", "fail")  # from best to worst
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's verdict on one subject (a mart, a run, a selector, a model).
+
+    ``fired_at`` is the moment the problem began to show in the data the check read (a run's end, the moment a
+    mart went past its SLA); None for an ``ok`` finding and for checks that only see the state at ``now``.
+    """
+
+    check: str
+    subject: str
+    verdict: str
+    message: str
+    evidence: dict = field(default_factory=dict)
+    fired_at: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {', '.join(VERDICTS)}; got {self.verdict!r}")
+
+    def to_dict(self) -> dict:
+        return {"check": self.check, "subject": self.subject, "verdict": self.verdict, "message": self.message,
+                "evidence": self.evidence, "fired_at": self.fired_at.isoformat(sep=" ") if self.fired_at else None}
+
+
+def worst(verdicts) -> str:
+    """The worst of ``verdicts`` ("ok" when there are none)."""
+    return max(verdicts, key=VERDICTS.index, default="ok")
