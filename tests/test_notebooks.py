@@ -34,13 +34,13 @@ def _graded(nb):
 
 PHASES = {
     "wt06_data_stale": ["01_detect", "02_read_the_logs", "03_phantom_successes", "04_blast_radius",
-                        "05_fix_prevent_verify"],
-    "wt05_fan_out": ["01_detect", "02_trace", "03_quantify", "04_fix", "05_prevent"],
+                        "05_fix_prevent_verify", "06_monitor"],
+    "wt05_fan_out": ["01_detect", "02_trace", "03_quantify", "04_fix", "05_prevent", "06_monitor"],
 }
 
 
 @pytest.mark.parametrize("module", MODULES)
-def test_five_phases(module):
+def test_phases(module):
     assert [p.stem for p in MASTERS if p.parent.name == module] == PHASES[module]
 
 

@@ -309,8 +309,8 @@ VARIANTS = {
     # mart has no row: left join, null counts), a free replacement order (finance counts orders that bring revenue:
     # the order counts disagree where the revenue agrees), finance's last close not landed by now (the mart has a
     # day finance lacks: start from finance), a run that could not connect and its retry within the last seven
-    # (7 runs are not 7 days, failed runs count), and two deploys upstream of the revenue mart in the window, one
-    # more not upstream.
+    # (7 runs are not 7 days, failed runs count), two deploys upstream of the revenue mart in the window, one
+    # more not upstream, and a last run just over twice as slow as the runs before it.
     "light_baskets": Version(
         seed=11,
         item_counts=(1, 2, 3, 4, 5, 6, 7),
@@ -322,6 +322,9 @@ VARIANTS = {
         free_order_days=(dt.date(2024, 3, 13),),
         late_finance=((LAST_DAY, dt.datetime(2024, 3, 19, 10, 30, 21)),),
         retried_runs=((dt.date(2024, 3, 14), dt.datetime(2024, 3, 15, 9, 40, 12)),),
+        # just over twice the mean of the 7 successful runs before it, under twice a mean that takes the run itself
+        # in: a baseline whose window includes the current run misses the jump
+        last_run_seconds=100,
         deploys=(
             (dt.datetime(2024, 3, 6, 10, 3), 301, "Document stg_customers columns", "priya.raman", "stg_customers"),
             (dt.datetime(2024, 3, 13, 15, 48), 304, "Add order_week to fct_orders", "tom.becker", "fct_orders"),
