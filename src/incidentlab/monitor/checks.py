@@ -1,12 +1,12 @@
 """The monitor's checks, by name, in the order they run."""
 
-from incidentlab.monitor.blast_radius import blast_radius
-from incidentlab.monitor.duration_anomaly import duration_anomaly
-from incidentlab.monitor.grain import grain
-from incidentlab.monitor.reconciliation import reconciliation
-from incidentlab.monitor.run_coverage import run_coverage
-from incidentlab.monitor.selector_coverage import selector_coverage
-from incidentlab.monitor.staleness import staleness
+from incidentlab.monitor.check_blast_radius import blast_radius
+from incidentlab.monitor.check_duration_anomaly import duration_anomaly
+from incidentlab.monitor.check_grain import grain
+from incidentlab.monitor.check_reconciliation import reconciliation
+from incidentlab.monitor.check_run_coverage import run_coverage
+from incidentlab.monitor.check_selector_coverage import selector_coverage
+from incidentlab.monitor.check_staleness import staleness
 
 CHECKS = {
     "staleness": staleness,

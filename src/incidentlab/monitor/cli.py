@@ -114,7 +114,7 @@ def _coverage(ns: argparse.Namespace) -> int:
     from incidentlab.monitor.finding import worst
     from incidentlab.monitor.project import DbtProject
     from incidentlab.monitor.report import EXIT_CODES as VERDICT_CODES
-    from incidentlab.monitor.selector_coverage import coverage_of
+    from incidentlab.monitor.check_selector_coverage import coverage_of
     from incidentlab.paths import dbt_dir
 
     if ns.project_dir:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import yaml  # dbt's own dependency
 
-from incidentlab.monitor.blast_radius import suspects
+from incidentlab.monitor.check_blast_radius import suspects
 from incidentlab.monitor.context import REFRESH_COLUMNS, Context
 
 
