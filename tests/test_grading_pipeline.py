@@ -261,6 +261,8 @@ def _running_uids() -> set[int]:
             status = (entry / "status").read_text() if entry.name.isdigit() else ""
         except OSError:
             continue
+        if "\nState:\tZ" in status:  # killed, waiting for its parent to reap it: not running
+            continue
         uids |= {int(line.split()[1]) for line in status.splitlines() if line.startswith("Uid:")}
     return uids
 
