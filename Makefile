@@ -71,8 +71,9 @@ monitor: warehouses ## the monitor's report on each module's incident, then its 
 test: install ## run the whole test suite (what CI runs), on two workers: one test file per worker at a time
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
-test-browser: warehouses ## the browser suite alone, every notebook of each module's release in JupyterLab in headless Chromium
-	INCIDENTLAB_BROWSER_ALL=1 INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/python -m pytest tests/test_browser.py -q -rs
+test-browser: install ## the browser suite alone, every notebook of each module's release in JupyterLab in headless Chromium
+	@# the warehouses: INCIDENTLAB_WAREHOUSES's if set (reused), else built for the run, as under make test
+	INCIDENTLAB_BROWSER_ALL=1 $(BIN)/python -m pytest tests/test_browser.py -q -rs
 
 test-fast: warehouses ## while you work: the tests not marked slow, on the warehouses `make warehouses` built
 	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/python -m pytest tests -m "not slow" -q

@@ -38,15 +38,15 @@ class SandboxedExecute(Execute):
                          ).tag(config=True)
     memory_limit = Integer(4 << 30, help="bytes of address space the kernel and its children may map"
                            ).tag(config=True)
-    jail = Dict({}, help="incidentlab.grading.jail.Jail's fields, and the kernel's connection_file; empty: none"
-                ).tag(config=True)
+    jail = Dict({}, help="incidentlab.grading.jail.Jail's fields (``give``: the kernel's connection file); empty: "
+                "none").tag(config=True)
     max_processes = Integer(256, help="processes the kernel's user may have (with a jail: its own user)"
                             ).tag(config=True)
 
     def create_kernel_manager(self):
         km = super().create_kernel_manager()
         if self.jail:  # root's runtime folder is out of the jail's sight: the file goes to the sandbox
-            km.connection_file = self.jail["connection_file"]
+            [km.connection_file] = self.jail["give"]
         return km
 
     def _limit_resources(self) -> None:
@@ -56,10 +56,8 @@ class SandboxedExecute(Execute):
                              (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(limit, (value, value))
         if self.jail:
-            fields = {k: v for k, v in self.jail.items() if k != "connection_file"}
             resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
-            Jail(**{k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()},
-                 give=(self.jail["connection_file"],)).enter()
+            Jail(**self.jail).enter()
 
     async def async_start_new_kernel(self, **kwargs):
         kwargs.setdefault("env", {**os.environ, **self.kernel_env})

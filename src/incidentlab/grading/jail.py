@@ -19,7 +19,8 @@ from __future__ import annotations
 import ctypes
 import os
 import signal
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 CLONE_NEWNS = 0x00020000
@@ -57,11 +58,11 @@ def _check(result: int, what: str) -> None:
 @dataclass(frozen=True)
 class Jail:
     uid: int
-    hide: tuple[str, ...]  # folders covered by an empty read-only filesystem
-    read_only: tuple[str, ...]  # put back, read-only
-    writable: tuple[str, ...]  # put back, writable (the sandbox)
-    scratch: tuple[str, ...] = ()  # shared temporary folders, covered by a small private writable filesystem
-    give: tuple[str, ...] = field(default=())  # files handed to the user before it starts (the connection file)
+    hide: Sequence[str]  # folders covered by an empty read-only filesystem
+    read_only: Sequence[str]  # put back, read-only
+    writable: Sequence[str]  # put back, writable (the sandbox)
+    scratch: Sequence[str] = ()  # shared temporary folders, covered by a small private writable filesystem
+    give: Sequence[str] = ()  # files handed to the user before it starts (the connection file)
 
     def enter(self) -> None:
         """Runs in the kernel's process after fork, before exec, as root; it ends as ``uid``."""

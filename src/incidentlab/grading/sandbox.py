@@ -113,7 +113,7 @@ def _jail(job: Job, root: Path) -> dict:
                       str(project / "dbt")],
         "writable": [str(root)],
         "scratch": ["/tmp", "/var/tmp", "/dev/shm"],
-        "connection_file": str(root / "kernel.json"),
+        "give": [str(root / "kernel.json")],  # the kernel's connection file
     }
 
 
