@@ -3,6 +3,8 @@
 import pytest
 from lab_shell import lab_shell
 
+from incidentlab.progress_line import as_shown
+
 MODULE = "wt06_data_stale"
 
 
@@ -21,7 +23,8 @@ def shell(warehouses):
 ])
 def test_a_dbt_mistake_is_one_plain_line(shell, capsys, line, says):
     result = shell.run_cell(f"%dbt {line}")
-    shown = "".join(capsys.readouterr())
+    out, err = capsys.readouterr()
+    shown = as_shown(out) + err
     assert not result.success  # the cell fails, so Run All stops there
     assert says in shown
     assert len(shown.strip().splitlines()) == 1
@@ -75,3 +78,41 @@ def test_the_warm_up_starts_once_the_first_cell_is_done(shell, monkeypatch):
     shell.run_cell("1 + 1")
     shell.run_cell("2 + 2")
     assert started == [lab.project]
+
+
+def test_a_dbt_line_that_waits_says_so_and_leaves_the_same_output(shell, capfd):
+    """A kernel's first %dbt waits for dbt to start: a line says so while it waits, then is wiped, so the output
+    nbval compares (and the notebook shows) is the one of a command that did not wait."""
+    import nbformat
+    from nbconvert.preprocessors import CoalesceStreamsPreprocessor
+    from nbval.plugin import coalesce_streams
+
+    from incidentlab import dbt_runner
+    from incidentlab.notebook import current_lab
+
+    dbt_runner._manifests.clear()  # as in a fresh kernel: the project not parsed yet
+    assert dbt_runner.waiting_for(current_lab().project)
+    capfd.readouterr()
+    shell.run_cell("%dbt ls --select marts.fct_revenue_daily")
+    waited = capfd.readouterr().out
+    shell.run_cell("%dbt ls --select marts.fct_revenue_daily")
+    at_once = capfd.readouterr().out
+    assert "Starting dbt in this kernel" in waited and "\r" not in at_once
+    assert as_shown(waited) == at_once
+    stored = nbformat.v4.new_output("stream", name="stdout", text=waited)
+    assert coalesce_streams([stored])[0].text == at_once  # as nbval compares it
+    cell = nbformat.v4.new_code_cell(outputs=[nbformat.v4.new_output("stream", name="stdout", text=waited)])
+    assert CoalesceStreamsPreprocessor().preprocess_cell(cell, {}, 0)[0].outputs[0].text == at_once  # masters
+
+
+def test_waiting_for_says_what_dbt_would_wait_for(shell):
+    from incidentlab import dbt_runner
+    from incidentlab.notebook import current_lab
+
+    lab = current_lab()
+    shell.run_cell("%dbt ls --select marts.*")
+    assert dbt_runner.waiting_for(lab.project) is None
+    lab.write_model("stg_probe_two", "select 2 as probe", folder="staging")
+    assert "reading the project" in dbt_runner.waiting_for(lab.project)
+    dbt_runner.warm_up(lab.project, lab.path).join(timeout=120)
+    assert dbt_runner.waiting_for(lab.project) is None

@@ -11,6 +11,7 @@ import pytest
 from lab_shell import lab_shell
 
 from incidentlab.exercises import load
+from incidentlab.progress_line import as_shown
 
 MODULE = "wt06_data_stale"
 EX = load(MODULE)
@@ -34,7 +35,7 @@ def cell(shell, capsys):
         capsys.readouterr()
         result = shell.run_cell(source)
         out, err = capsys.readouterr()
-        return result.success, out + err
+        return result.success, as_shown(out) + err
 
     return run
 

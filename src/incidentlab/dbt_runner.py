@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,18 @@ def _env(name: str, value: str):
             os.environ[name] = old
 
 
+def _dbt_runner():
+    """dbt's ``dbtRunner`` class, imported on first use: importing dbt takes a couple of seconds."""
+    if "jsonschema" not in sys.modules:
+        # dbt imports jsonschema, which builds the grammar of its optional IRI format checker (rfc3987-syntax,
+        # there for Jupyter's own packages) on import: over a second of a kernel's first %dbt. dbt never checks
+        # an IRI; a None entry makes that optional import fail, so jsonschema leaves the checker out.
+        sys.modules.setdefault("rfc3987_syntax", None)
+    from dbt.cli.main import dbtRunner
+
+    return dbtRunner
+
+
 _SOURCE_DIRS = ("models", "macros", "tests", "analyses", "snapshots", "seeds")
 _manifests: dict[tuple, object] = {}
 
@@ -45,8 +58,7 @@ def _manifest(project: Path, common: list[str]):
     Passing it to dbtRunner skips parsing: ~0.2 s a command instead of ~1 s, since a new
     scenario_now var would otherwise force a full re-parse every time.
     """
-    from dbt.cli.main import dbtRunner
-
+    dbtRunner = _dbt_runner()
     key = _fingerprint(project)
     if key not in _manifests:
         result = dbtRunner().invoke(["parse", *common])
@@ -91,8 +103,7 @@ def ensure_packages(project: Path) -> None:
     if not _missing_packages(project):
         _installed.add(project)
         return
-    from dbt.cli.main import dbtRunner
-
+    dbtRunner = _dbt_runner()
     key = hashlib.sha1(str(project.resolve()).encode()).hexdigest()[:16]
     with open(Path(tempfile.gettempdir()) / f"incidentlab-deps-{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # builds in parallel processes share the module's project
@@ -140,6 +151,19 @@ def warm_up(project: Path, warehouse: Path) -> threading.Thread:
     return thread
 
 
+def waiting_for(project: Path) -> str | None:
+    """What a command on ``project`` would wait for before dbt starts on it, in a line for the student; None when
+    it starts at once (dbt imported, these files of the project parsed, no other dbt command running)."""
+    if "dbt.cli.main" not in sys.modules or not _manifests:
+        return "Starting dbt in this kernel (the first command takes a few seconds)…"
+    if _fingerprint(project) not in _manifests:
+        return "dbt is reading the project (new or changed files)…"
+    if not _ONE_AT_A_TIME.acquire(blocking=False):
+        return "Waiting for dbt to finish reading the project…"
+    _ONE_AT_A_TIME.release()
+    return None
+
+
 def state_dir(warehouse: Path) -> Path:
     """dbt's target/ and logs/ for one warehouse, beside it, so parallel graders never share them."""
     return warehouse.parent / f".{warehouse.name}.dbt"
@@ -161,8 +185,7 @@ def invoke(
     A dbt command that runs but reports failures (a failing test, a stale source) returns normally with
     ``result.success`` false; only a crash (bad project, bad SQL, unreachable warehouse) raises DbtError.
     """
-    from dbt.cli.main import dbtRunner  # imported late: dbt takes a second to import
-
+    dbtRunner = _dbt_runner()
     common = _common(project, state or state_dir(warehouse), profiles)
     clock = ["--vars", json.dumps({"scenario_now": now.isoformat(sep=" ")})]
     with _ONE_AT_A_TIME:

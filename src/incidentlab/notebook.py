@@ -26,7 +26,7 @@ from pathlib import Path
 
 import duckdb
 
-from incidentlab.dbt_runner import invoke
+from incidentlab import dbt_runner, progress_line
 from incidentlab.error_text import message_line
 from incidentlab.errors import DbtError
 from incidentlab.paths import warehouse_path
@@ -191,7 +191,8 @@ class Lab:
         args = shlex.split(command)  # quoted selectors stay one argument, as in a shell
         if args and args[0] == "dbt":
             args = args[1:]
-        self.last = invoke(args, warehouse=self.path, now=self.now, project=self.dbt_project)
+        with progress_line.waiting(dbt_runner.waiting_for(self.dbt_project) if show else None):
+            self.last = dbt_runner.invoke(args, warehouse=self.path, now=self.now, project=self.dbt_project)
         if show:
             print(summarize(args, self.last))
         return self.last
@@ -304,10 +305,10 @@ def start(module: str, stage: str | None = None) -> Lab:
     """The first call of every notebook: quiet warnings, a private warehouse, ``%sql`` and ``%dbt`` on it."""
     global _current
     quiet_warnings()
-    # A fresh kernel imports jupysql, pandas and matplotlib here: a few seconds with nothing else on screen.
-    print(f"Opening {module}: copying its warehouse and dbt project, loading %sql and %dbt…", end="", flush=True)
-    _current = Lab(module, stage)
-    print(f"\r{module} is ready: your own copy of its warehouse and dbt project, at "
+    # A fresh kernel imports jupysql, pandas and matplotlib here: a second or two with nothing else on screen.
+    with progress_line.waiting(f"Opening {module}: copying its warehouse and dbt project, loading %sql and %dbt…"):
+        _current = Lab(module, stage)
+    print(f"{module} is ready: your own copy of its warehouse and dbt project, at "
           f"{_current.now:%a %b %d %Y %H:%M}.", flush=True)
     ip = _ipython()
     if ip is not None and not os.environ.get("INCIDENTLAB_NO_WARM_UP"):
@@ -318,10 +319,8 @@ def start(module: str, stage: str | None = None) -> Lab:
 def _warm_up_after_this_cell(ip, lab: Lab) -> None:
     """Parse dbt's project while the student reads, once the first cell is done: started at once, importing dbt
     would take the interpreter from the rest of that cell (the questions, the plots)."""
-    from incidentlab.dbt_runner import warm_up
-
     def after_cell(result) -> None:
         ip.events.unregister("post_run_cell", after_cell)
-        warm_up(lab.project, lab.path)
+        dbt_runner.warm_up(lab.project, lab.path)
 
     ip.events.register("post_run_cell", after_cell)
