@@ -257,3 +257,11 @@ def test_in_a_kernel_the_plain_lines_are_the_cells_error(warehouses):
     [output] = nb.cells[1].outputs
     assert output.output_type == "error"
     assert plain("\n".join(output.traceback))[0].startswith("Your answer's query failed: Binder Error:")
+
+
+def test_rewriting_a_model_as_a_cells_last_line_shows_one_plain_line(cell, stg_orders):
+    ok, shown = cell('lab = __import__("incidentlab.notebook").notebook.current_lab()\n'
+                     'lab.write_model("stg_orders", lab.model_file("stg_orders").read_text())')
+    assert ok
+    assert plain(shown) == ["stg_orders rewritten in this notebook's copy of the dbt project; run "
+                            "`%dbt run --select stg_orders+`."]

@@ -158,7 +158,7 @@ class Lab:
         """Print the SQL of model ``name`` as this kernel's project has it."""
         print(self.model_file(name).read_text(encoding="utf-8").rstrip())
 
-    def write_model(self, name: str, sql: str, folder: str | None = None) -> Path:
+    def write_model(self, name: str, sql: str, folder: str | None = None) -> None:
         """Write model ``name``'s SQL in this kernel's copy of the project; the next ``%dbt`` reads it.
 
         A model that does not exist yet needs its ``folder`` under models/ (e.g. ``"staging"``).
@@ -171,7 +171,6 @@ class Lab:
         verb = "rewritten" if path.exists() else "created"
         path.write_text(sql.strip() + "\n", encoding="utf-8")
         print(f"{name} {verb} in this notebook's copy of the dbt project; run `%dbt run --select {name}+`.")
-        return path
 
     def model_diff(self, name: str, old: str | None = None, new: str | None = None) -> str:
         """How model ``name`` differs between two stages of the module (default: the first and the last)."""
