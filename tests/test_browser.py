@@ -92,7 +92,8 @@ def browser(course, warehouses, tmp_path_factory):
     scratch = tmp_path_factory.mktemp("browser_lab")
     # The student's config; settings and workspaces of this run only, so no user's layout reopens other tabs.
     env = {"INCIDENTLAB_WAREHOUSES": str(warehouses), "JUPYTERLAB_SETTINGS_DIR": str(scratch / "settings"),
-           "JUPYTERLAB_WORKSPACES_DIR": str(scratch / "workspaces")}
+           "JUPYTERLAB_WORKSPACES_DIR": str(scratch / "workspaces"),
+           "INCIDENTLAB_NO_WARM_UP": "1"}  # a kernel's first %dbt starts dbt itself, and says so (tested below)
     news = scratch / "settings" / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))  # no pop-up over the cells
@@ -192,3 +193,24 @@ def test_an_exercise_answered_wrong_then_right_says_so(ran, module):
     right = _run_cell(page, check)
     page.locator(".jp-Cell").nth(check).screenshot(path=f"{shot}_right.png")
     assert right.lstrip().startswith("✓") and "the columns and the number of rows are right" in right, right
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_the_first_dbt_line_of_a_kernel_says_what_it_waits_for(ran, module):
+    """While dbt starts, a line says so; then the result takes its place, and nothing of that line is left."""
+    master = MASTERS[module][0]
+    page = ran[f"{module}/{master.name}"]
+    index = max(i for i, c in enumerate(nbformat.read(master, as_version=4).cells) if c.cell_type == "code")
+    cell = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell").nth(index)
+    prompt = cell.locator(".jp-InputPrompt")
+    cell.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.insert_text("%dbt ls --select marts.*")
+    page.keyboard.press("Control+Enter")
+    output = cell.locator(".jp-Cell-outputArea")
+    output.get_by_text("Starting dbt in this kernel").wait_for()
+    cell.screenshot(path=ARTIFACTS / f"{module}__first_dbt_waiting.png")
+    page.wait_for_function("el => /^\\[\\d+\\]:$/.test(el.textContent.trim())", arg=prompt.element_handle())
+    cell.screenshot(path=ARTIFACTS / f"{module}__first_dbt_done.png")
+    shown = output.inner_text()
+    assert shown.lstrip().startswith("dbt ls --select marts.*") and "Starting dbt" not in shown, shown

@@ -102,7 +102,7 @@ class Lab:
         from sql.connection import ConnectionManager
 
         if SQL_ALIAS in ConnectionManager.connections:
-            ConnectionManager.connections[SQL_ALIAS].close()
+            ConnectionManager.connections.pop(SQL_ALIAS).close()
 
     def reset(self, stage: str | None = None) -> None:
         """Throw away every change (warehouse and dbt project) and start again from ``stage`` (default: the first)."""
@@ -114,6 +114,10 @@ class Lab:
         print(f"Warehouse reset: {self.module}, {stage}, at {self.now:%a %b %d %Y %H:%M}.")
 
     def close(self) -> None:
+        ip = _ipython()
+        if ip is not None and ip.user_ns.get(_CONNECTION_NAME) is self.con:
+            # %sql's connection is this lab's: closed here, jupysql has nothing left to close (and print) at exit
+            self._disconnect_magics()
         for folder in self._folders:
             shutil.rmtree(folder, ignore_errors=True)
         self._folders.clear()
