@@ -71,13 +71,26 @@ def test_the_warm_up_starts_once_the_first_cell_is_done(shell, monkeypatch):
     from incidentlab import dbt_runner, notebook
 
     started = []
+    monkeypatch.delenv("INCIDENTLAB_NO_WARM_UP", raising=False)  # the tests' setting: on in a student's kernel
     monkeypatch.setattr(dbt_runner, "warm_up", lambda project, warehouse: started.append(project))
     lab = notebook.current_lab()
-    notebook._warm_up_after_this_cell(shell, lab)
+    notebook._warm_up_after_this_cell(lab)
     assert started == []
     shell.run_cell("1 + 1")
     shell.run_cell("2 + 2")
     assert started == [lab.project]
+
+
+def test_a_reset_warms_up_its_new_copy_of_the_project_once_the_cell_is_done(shell, monkeypatch):
+    from incidentlab import dbt_runner, notebook
+
+    started = []
+    monkeypatch.delenv("INCIDENTLAB_NO_WARM_UP", raising=False)
+    monkeypatch.setattr(dbt_runner, "warm_up", lambda project, warehouse: started.append(project))
+    lab = notebook.current_lab()
+    old = lab.project
+    shell.run_cell("__import__('incidentlab.notebook').notebook.current_lab().reset()")
+    assert started == [lab.project] and lab.project != old
 
 
 def test_a_dbt_line_that_waits_says_so_and_leaves_the_same_output(shell, capfd):
