@@ -10,7 +10,9 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from incidentlab import parsed_projects
 from incidentlab.errors import DbtError
+from incidentlab.paths import WAREHOUSE_FILE
 
 os.environ.setdefault("DO_NOT_TRACK", "1")  # dbt's anonymous usage statistics would need the network
 
@@ -61,13 +63,24 @@ def _manifest(project: Path, common: list[str]):
     dbtRunner = _dbt_runner()
     key = _fingerprint(project)
     if key not in _manifests:
-        result = dbtRunner().invoke(["parse", *_own_parse_state(project, common)])
-        if not result.success:
-            error = DbtError(f"dbt could not parse the project in {project}: {result.exception}")
-            error.detail = str(result.exception).strip()  # dbt's own words, without the project's path
-            raise error
+        own = _own_parse_state(project, common)
+        target = Path(own[own.index("--target-path") + 1])
+        name = Path(os.environ.get("INCIDENTLAB_WAREHOUSE", WAREHOUSE_FILE)).name
+        stored = parsed_projects.key(project, Path(own[own.index("--profiles-dir") + 1]), name)
+        manifest = parsed_projects.load(stored, target)
+        if manifest is None:
+            # Parsing never opens the warehouse. dbt's saved parse is valid only for the profile it was made with:
+            # parsed with one path for every copy of the warehouse, it serves them all.
+            with _env("INCIDENTLAB_WAREHOUSE", f"/incidentlab-parsing/{name}"):
+                result = dbtRunner().invoke(["parse", *own])
+            if not result.success:
+                error = DbtError(f"dbt could not parse the project in {project}: {result.exception}")
+                error.detail = str(result.exception).strip()  # dbt's own words, without the project's path
+                raise error
+            parsed_projects.save(stored, target)
+            manifest = result.result
         _manifests.clear()
-        _manifests[key] = result.result
+        _manifests[key] = manifest
     return _manifests[key]
 
 
@@ -156,7 +169,10 @@ def warm_up(project: Path, warehouse: Path) -> threading.Thread:
             with _ONE_AT_A_TIME:
                 ensure_packages(project)
                 with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
-                    _manifest(project, _common(project, state_dir(warehouse)))
+                    common = _common(project, state_dir(warehouse))
+                    manifest = _manifest(project, common)
+                    # dbt's first command in a process sets up its adapter and imports its tasks: done here too
+                    _dbt_runner()(manifest=manifest).invoke(["ls", "--select", "path:nothing-at-all", *common])
         except Exception:  # noqa: BLE001 (the first %dbt raises it with a clear message)
             pass
 
