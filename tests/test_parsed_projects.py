@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 from incidentlab import dbt_runner, parsed_projects
-from incidentlab.build import copy_project
+from incidentlab.build import copy_project, stage_project
 from incidentlab.datasets import load_scenario
 from incidentlab.paths import WAREHOUSE_FILE, warehouse_path
 
@@ -37,6 +37,15 @@ def test_the_key_is_the_content_not_the_folder(tmp_path):
     assert key(one) != parsed_projects.key(one, one, "other.duckdb")  # the catalog's name is the file's
     (one / "profiles.yml").write_text((one / "profiles.yml").read_text() + "\n# threads: 2\n")
     assert key(one) != key(project_copy(tmp_path / "three"))
+
+
+@pytest.mark.parametrize("module", ["wt05_fan_out", MODULE])
+def test_a_kernels_copy_has_the_key_of_the_modules_project_the_build_parsed(module, tmp_path):
+    """Its packages.yml rewritten, its stages' overlays left out: what dbt parses is the same."""
+    scenario = load_scenario(module)
+    copy = stage_project(scenario, scenario.first_stage, None, tmp_path / "dbt")
+    assert (copy / "packages.yml").read_text() != (scenario.dbt_project / "packages.yml").read_text()
+    assert key(copy) == key(scenario.dbt_project)
 
 
 def test_nothing_stored_or_a_damaged_file_is_parsed_again(store, tmp_path):

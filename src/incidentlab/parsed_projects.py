@@ -19,7 +19,10 @@ from pathlib import Path
 from incidentlab.paths import warehouses_dir
 
 SAVED = "partial_parse.msgpack"  # the name dbt gives its saved parse in the target folder
-_SKIPPED = {"target", "logs"}  # what dbt writes into a project, not what it reads
+# Not read by a parse: what dbt writes into a project; what `dbt deps` reads (the parse reads what it installed,
+# in dbt_packages/; a copy of a project rewrites its packages.yml); the stages' overlays, never part of a project.
+_SKIPPED_FOLDERS = {"target", "logs", "stages"}
+_SKIPPED_FILES = {"packages.yml", "package-lock.yml"}
 
 
 def key(project: Path, profiles: Path, warehouse_name: str) -> str:
@@ -28,8 +31,8 @@ def key(project: Path, profiles: Path, warehouse_name: str) -> str:
         digest.update(part.encode() + b"\0")
     files = [profiles / "profiles.yml"]
     for folder, subfolders, names in os.walk(project, followlinks=True):  # dbt_packages/ may be a link
-        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED and not d.startswith("."))
-        files += [Path(folder) / name for name in sorted(names)]
+        subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED_FOLDERS and not d.startswith("."))
+        files += [Path(folder) / name for name in sorted(names) if name not in _SKIPPED_FILES]
     for file in files:
         if file.is_file():
             digest.update(str(file.relative_to(project) if file.is_relative_to(project) else file.name).encode())
