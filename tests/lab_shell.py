@@ -1,9 +1,23 @@
-"""An in-process IPython shell set up by ``start()``, as a notebook's first cell sets up its kernel."""
+"""An in-process IPython shell set up by ``start()``, as a notebook's first cell sets up its kernel; and the
+exercise the student-facing tests answer in it: wt06's phantom_count."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+import pytest
+
+MODULE = "wt06_data_stale"
+CHECK = "ex.phantom_count.check()"
+# A right answer, written from the notebook's text alone
+RIGHT = ("select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs\n"
+         "from stg_pipeline_runs where status = 'success' and exit_code = 0")
+
+
+def answer(sql: str, question: str = "phantom_count") -> str:
+    """The answer cell of ``question`` holding ``sql``."""
+    return f"%%sql answer_{question} <<\n{sql}"
 
 
 @contextmanager
@@ -21,3 +35,12 @@ def lab_shell(module: str, exercises=None) -> Iterator:
         yield ip
     finally:
         lab.close()
+
+
+@pytest.fixture(scope="module")
+def shell(warehouses):
+    """A shell on wt06 with its exercises as ``ex``, for a whole test file."""
+    from incidentlab.exercises import load
+
+    with lab_shell(MODULE, load(MODULE)) as ip:
+        yield ip

@@ -8,21 +8,13 @@ import re
 
 import pandas as pd
 import pytest
-from lab_shell import lab_shell
+from lab_shell import CHECK, MODULE, RIGHT, answer
+from lab_shell import shell  # noqa: F401 (a fixture: a shell on wt06 with its exercises as `ex`)
 
 from incidentlab.exercises import load
 from incidentlab.not_answered import NOT_ANSWERED_SQL
 
-MODULE = "wt06_data_stale"
 EX = load(MODULE)
-RIGHT = ("select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs\n"
-         "from stg_pipeline_runs where status = 'success' and exit_code = 0")
-
-
-@pytest.fixture(scope="module")
-def shell(warehouses):
-    with lab_shell(MODULE, EX) as ip:
-        yield ip
 
 
 @pytest.fixture
@@ -36,13 +28,6 @@ def run(shell, capsys):
         return capsys.readouterr()
 
     return cells
-
-
-def answer(sql: str, question: str = "phantom_count") -> str:
-    return f"%%sql answer_{question} <<\n{sql}"
-
-
-CHECK = "ex.phantom_count.check()"
 
 
 def test_a_right_answer_gets_a_tick_and_word_that_values_are_graded_later(run):

@@ -84,3 +84,17 @@ def test_a_changed_project_is_parsed_not_loaded(warehouses, store, tmp_path):
     dbt_runner._manifests.clear()
     assert "acme.marts.fct_probe" in run_ls(changed, tmp_path / "b")
     assert len(list(store.glob("*.msgpack"))) == 2
+
+
+def test_the_store_keeps_the_most_recently_used_parses(store, tmp_path, monkeypatch):
+    import os
+
+    monkeypatch.setattr(parsed_projects, "KEPT", 2)
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / parsed_projects.SAVED).write_bytes(b"a parse")
+    for used, name in ((1000, "c" * 32), (2000, "b" * 32)):  # c used long ago, b later
+        parsed_projects.save(name, target)
+        os.utime(store / f"{name}.msgpack", (used, used))
+    parsed_projects.save("a" * 32, target)
+    assert sorted(p.stem[0] for p in store.glob("*.msgpack")) == ["a", "b"]

@@ -8,23 +8,12 @@ cell never judges an older answer.
 import re
 
 import pytest
-from lab_shell import lab_shell
+from lab_shell import CHECK, MODULE, RIGHT, answer
+from lab_shell import shell  # noqa: F401 (a fixture: a shell on wt06 with its exercises as `ex`)
 
-from incidentlab.exercises import load
 from incidentlab.progress_line import as_shown
 
-MODULE = "wt06_data_stale"
-EX = load(MODULE)
-CHECK = "ex.phantom_count.check()"
-RIGHT = ("select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs\n"
-         "from stg_pipeline_runs where status = 'success' and exit_code = 0")
 INTERNAL = re.compile(r"Traceback|/tmp/|site-packages|incidentlab-|\.py\b|File \"|Cell In\[|ipython-input")
-
-
-@pytest.fixture(scope="module")
-def shell(warehouses):
-    with lab_shell(MODULE, EX) as ip:
-        yield ip
 
 
 @pytest.fixture
@@ -38,10 +27,6 @@ def cell(shell, capsys):
         return result.success, as_shown(out) + err
 
     return run
-
-
-def answer(sql: str) -> str:
-    return f"%%sql answer_phantom_count <<\n{sql}"
 
 
 def plain(text: str) -> list[str]:

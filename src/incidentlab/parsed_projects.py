@@ -19,6 +19,7 @@ from pathlib import Path
 from incidentlab.paths import warehouses_dir
 
 SAVED = "partial_parse.msgpack"  # the name dbt gives its saved parse in the target folder
+KEPT = 64  # stored parses, about 650 KB each
 # Not read by a parse: what dbt writes into a project; what `dbt deps` reads (the parse reads what it installed,
 # in dbt_packages/; a copy of a project rewrites its packages.yml); the stages' overlays, never part of a project.
 _SKIPPED_FOLDERS = {"target", "logs", "stages"}
@@ -65,6 +66,8 @@ def load(name: str, target: Path):
     manifest.build_flat_graph()
     target.mkdir(parents=True, exist_ok=True)
     (target / SAVED).write_bytes(data)
+    with contextlib.suppress(OSError):
+        os.utime(stored)  # recently used: kept when the store is pruned
     return manifest
 
 
@@ -76,6 +79,15 @@ def save(name: str, target: Path) -> None:
         stored.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(target / SAVED, temporary)
         os.replace(temporary, stored)  # whole or not at all: kernels and builds may read it meanwhile
+        _prune(stored.parent)
     except OSError:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
+
+
+def _prune(folder: Path) -> None:
+    """Keep the ``KEPT`` most recently stored or loaded parses (each model a student edits makes a new one)."""
+    by_use = sorted(folder.glob("*.msgpack"), key=lambda path: path.stat().st_mtime, reverse=True)
+    for old in by_use[KEPT:]:
+        with contextlib.suppress(OSError):
+            old.unlink()
