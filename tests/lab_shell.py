@@ -15,6 +15,12 @@ RIGHT = ("select count(*) as green_runs, count(*) filter (where not includes_mar
          "from stg_pipeline_runs where status = 'success' and exit_code = 0")
 
 
+def as_shown(text: str) -> str:
+    """Printed ``text`` as nbval compares it and a notebook shows it: each line from its last carriage return on
+    (a line that said what a cell waited for is gone)."""
+    return "\n".join(line.rsplit("\r", 1)[-1].rstrip() if "\r" in line else line for line in text.split("\n"))
+
+
 def answer(sql: str, question: str = "phantom_count") -> str:
     """The answer cell of ``question`` holding ``sql``."""
     return f"%%sql answer_{question} <<\n{sql}"

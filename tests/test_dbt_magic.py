@@ -1,9 +1,8 @@
 """``%dbt`` mistakes fail the cell with one plain line that says what to do: no traceback, no internal path."""
 
 import pytest
-from lab_shell import lab_shell
+from lab_shell import as_shown, lab_shell
 
-from incidentlab.progress_line import as_shown
 
 MODULE = "wt06_data_stale"
 

@@ -3,7 +3,9 @@
 import contextlib
 import io
 
-from incidentlab.progress_line import as_shown, waiting
+from lab_shell import as_shown
+
+from incidentlab.progress_line import waiting
 
 WAIT = "Starting dbt in this kernel (the first command takes a few seconds)…"
 

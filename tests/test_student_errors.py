@@ -8,10 +8,9 @@ cell never judges an older answer.
 import re
 
 import pytest
-from lab_shell import CHECK, MODULE, RIGHT, answer
+from lab_shell import CHECK, MODULE, RIGHT, answer, as_shown
 from lab_shell import shell  # noqa: F401 (a fixture: a shell on wt06 with its exercises as `ex`)
 
-from incidentlab.progress_line import as_shown
 
 INTERNAL = re.compile(r"Traceback|/tmp/|site-packages|incidentlab-|\.py\b|File \"|Cell In\[|ipython-input")
 

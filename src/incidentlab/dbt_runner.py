@@ -12,7 +12,6 @@ from pathlib import Path
 
 from incidentlab import parsed_projects
 from incidentlab.errors import DbtError
-from incidentlab.paths import WAREHOUSE_FILE
 
 os.environ.setdefault("DO_NOT_TRACK", "1")  # dbt's anonymous usage statistics would need the network
 
@@ -54,25 +53,27 @@ def _fingerprint(project: Path) -> tuple:
     return (str(project),) + tuple((str(f), f.stat().st_mtime_ns, f.stat().st_size) for f in files)
 
 
-def _manifest(project: Path, common: list[str]):
+def _manifest(project: Path, warehouse: Path, state: Path, profiles: Path | None = None):
     """The parsed project, parsed once per process and version of the files.
 
     Passing it to dbtRunner skips parsing: ~0.2 s a command instead of ~1 s, since a new
     scenario_now var would otherwise force a full re-parse every time.
+
+    The parse keeps its own target folder per project: dbt keeps what it parsed (partial_parse.msgpack) there and
+    next time reparses only the files that differ. One warehouse is worked on by more than one project (the
+    incident's, then the fixed one): from another project's state, a partial parse can miss a model added with
+    the unit test that reads it.
     """
-    dbtRunner = _dbt_runner()
     key = _fingerprint(project)
     if key not in _manifests:
-        own = _own_parse_state(project, common)
-        target = Path(own[own.index("--target-path") + 1])
-        name = Path(os.environ.get("INCIDENTLAB_WAREHOUSE", WAREHOUSE_FILE)).name
-        stored = parsed_projects.key(project, Path(own[own.index("--profiles-dir") + 1]), name)
+        target = state / "parsed" / _project_id(project)
+        stored = parsed_projects.key(project, profiles or project, warehouse.name)
         manifest = parsed_projects.load(stored, target)
         if manifest is None:
             # Parsing never opens the warehouse. dbt's saved parse is valid only for the profile it was made with:
             # parsed with one path for every copy of the warehouse, it serves them all.
-            with _env("INCIDENTLAB_WAREHOUSE", f"/incidentlab-parsing/{name}"):
-                result = dbtRunner().invoke(["parse", *own])
+            with _env("INCIDENTLAB_WAREHOUSE", f"/incidentlab-parsing/{warehouse.name}"):
+                result = _dbt_runner()().invoke(["parse", *_common(project, state, profiles, target)])
             if not result.success:
                 error = DbtError(f"dbt could not parse the project in {project}: {result.exception}")
                 error.detail = str(result.exception).strip()  # dbt's own words, without the project's path
@@ -84,18 +85,11 @@ def _manifest(project: Path, common: list[str]):
     return _manifests[key]
 
 
-def _own_parse_state(project: Path, common: list[str]) -> list[str]:
-    """``common`` with a target folder of ``project``'s own for the parse.
-
-    dbt keeps what it parsed (partial_parse.msgpack) in the target folder and, next time, reparses only the files
-    that differ. One warehouse is worked on by more than one project (the incident's, then the fixed one): from
-    another project's state, a partial parse can miss a model added with the unit test that reads it.
-    """
+def _project_id(project: Path) -> str:
+    """A name for ``project``'s folder, for files and folders kept per project."""
     import hashlib
 
-    at = common.index("--target-path") + 1
-    own = Path(common[at]).parent / "parsed" / hashlib.sha1(str(project.resolve()).encode()).hexdigest()[:12]
-    return [*common[:at], str(own), *common[at + 1:]]
+    return hashlib.sha1(str(project.resolve()).encode()).hexdigest()[:16]
 
 
 def _missing_packages(project: Path) -> list[str]:
@@ -122,7 +116,6 @@ _installed: set[Path] = set()  # projects whose packages this process has seen i
 def ensure_packages(project: Path) -> None:
     """``dbt deps`` for ``project`` when a package it lists (the scenario clock) is not installed yet."""
     import fcntl
-    import hashlib
     import tempfile
 
     if project in _installed:
@@ -131,8 +124,7 @@ def ensure_packages(project: Path) -> None:
         _installed.add(project)
         return
     dbtRunner = _dbt_runner()
-    key = hashlib.sha1(str(project.resolve()).encode()).hexdigest()[:16]
-    with open(Path(tempfile.gettempdir()) / f"incidentlab-deps-{key}.lock", "w") as lock:
+    with open(Path(tempfile.gettempdir()) / f"incidentlab-deps-{_project_id(project)}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # builds in parallel processes share the module's project
         if not _missing_packages(project):
             return
@@ -146,11 +138,11 @@ def ensure_packages(project: Path) -> None:
 _ONE_AT_A_TIME = threading.RLock()
 
 
-def _common(project: Path, state: Path, profiles: Path | None = None) -> list[str]:
+def _common(project: Path, state: Path, profiles: Path | None = None, target: Path | None = None) -> list[str]:
     return [
         "--project-dir", str(project),
         "--profiles-dir", str(profiles or project),
-        "--target-path", str(state / "target"),
+        "--target-path", str(target or state / "target"),
         "--log-path", str(state / "logs"),
         "--no-send-anonymous-usage-stats",
         "--no-version-check",
@@ -169,10 +161,10 @@ def warm_up(project: Path, warehouse: Path) -> threading.Thread:
             with _ONE_AT_A_TIME:
                 ensure_packages(project)
                 with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
-                    common = _common(project, state_dir(warehouse))
-                    manifest = _manifest(project, common)
+                    manifest = _manifest(project, warehouse, state_dir(warehouse))
                     # dbt's first command in a process sets up its adapter and imports its tasks: done here too
-                    _dbt_runner()(manifest=manifest).invoke(["ls", "--select", "path:nothing-at-all", *common])
+                    _dbt_runner()(manifest=manifest).invoke(["ls", "--select", "path:nothing-at-all",
+                                                             *_common(project, state_dir(warehouse))])
         except Exception:  # noqa: BLE001 (the first %dbt raises it with a clear message)
             pass
 
@@ -216,12 +208,13 @@ def invoke(
     ``result.success`` false; only a crash (bad project, bad SQL, unreachable warehouse) raises DbtError.
     """
     dbtRunner = _dbt_runner()
-    common = _common(project, state or state_dir(warehouse), profiles)
+    state = state or state_dir(warehouse)
+    common = _common(project, state, profiles)
     clock = ["--vars", json.dumps({"scenario_now": now.isoformat(sep=" ")})]
     with _ONE_AT_A_TIME:
         ensure_packages(project)
         with _env("INCIDENTLAB_WAREHOUSE", str(warehouse)):
-            manifest = _manifest(project, common)
+            manifest = _manifest(project, warehouse, state, profiles)
             full = [*args, *(common if quiet else common[:-2]), *clock, *([] if write_json else ["--no-write-json"])]
             result = dbtRunner(manifest=manifest).invoke(full)
     if result.exception is not None:

@@ -27,17 +27,16 @@ _SKIPPED_FILES = {"packages.yml", "package-lock.yml"}
 
 
 def key(project: Path, profiles: Path, warehouse_name: str) -> str:
+    """The name of ``project``'s parse, with ``profiles``/profiles.yml, for a warehouse file ``warehouse_name``."""
     digest = hashlib.sha256()
     for part in (version("dbt-core"), version("dbt-duckdb"), warehouse_name):
         digest.update(part.encode() + b"\0")
-    files = [profiles / "profiles.yml"]
+    listed = profiles / "profiles.yml"
+    digest.update((listed.read_bytes() if listed.is_file() else b"") + b"\0")  # none: dbt's parse says so
     for folder, subfolders, names in os.walk(project, followlinks=True):  # dbt_packages/ may be a link
         subfolders[:] = sorted(d for d in subfolders if d not in _SKIPPED_FOLDERS and not d.startswith("."))
-        files += [Path(folder) / name for name in sorted(names) if name not in _SKIPPED_FILES]
-    for file in files:
-        if file.is_file():
-            digest.update(str(file.relative_to(project) if file.is_relative_to(project) else file.name).encode())
-            digest.update(b"\0" + file.read_bytes() + b"\0")
+        for file in (Path(folder) / name for name in sorted(names) if name not in _SKIPPED_FILES):
+            digest.update(str(file.relative_to(project)).encode() + b"\0" + file.read_bytes() + b"\0")
     return digest.hexdigest()[:32]
 
 

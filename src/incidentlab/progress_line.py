@@ -29,7 +29,3 @@ def waiting(text: str | None) -> Iterator[None]:
     finally:
         print(wipe(text), end="", flush=True)
 
-
-def as_shown(text: str) -> str:
-    """``text`` as nbval compares it and a notebook shows it: each line from its last carriage return on."""
-    return "\n".join(line.rsplit("\r", 1)[-1].rstrip() if "\r" in line else line for line in text.split("\n"))
