@@ -4,16 +4,23 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+
+import duckdb
 
 import pytest
 from warehouse_copies import MODULE, read_only
 
 from incidentlab.build import _steps
-from incidentlab.datasets import load_scenario, stage_names, variant_description, variant_names
-from incidentlab.paths import project_root
+from incidentlab.accidents import break_accidents
+from incidentlab.datasets import load_scenario, module_names, stage_names, variant_description, variant_names
+from incidentlab.errors import DatasetError
+from incidentlab.paths import hidden_variants_path, project_root, warehouse_path
 from incidentlab.variant import make_variant
 
-VARIANTS = variant_names(MODULE)
+VARIANTS = variant_names(MODULE, hidden=False)
 SHIFT = dt.timedelta(days=98)
 KEYS = {"raw_customers": "customer_id", "raw_orders": "order_id", "raw_events": "event_id", "raw_pipeline_runs": "run_id"}
 MARTS = {  # mart -> its date column, and the latest date of the same thing in staging
@@ -392,3 +399,119 @@ def test_edge_runs_single_model_runs_at_half_their_baseline(warehouses):
             where models_run not in ('all', 'staging.*') and not includes_marts order by run_date""").fetchall()]
     assert ratios[0] == 0.5
     assert 0.495 <= ratios[1] < 0.5
+
+
+# -- hidden variants: each declared accident of a module's data is broken ------------------------------------
+
+HIDDEN = [(module, name) for module in module_names()
+          for name in sorted(set(variant_names(module)) - set(variant_names(module, hidden=False)))]
+
+
+def test_every_module_has_a_hidden_variant_or_none_declared():
+    """A hidden variant is declared on the instructor's side only: never in datasets/, which students read."""
+    for module in module_names():
+        manifest = tomllib.loads((project_root() / "datasets" / module / "scenario.toml").read_text())
+        assert not any({"accidents", "hidden"} & set(v) for v in manifest.get("variants", []))
+    assert ("wt05_fan_out", "accidents") in HIDDEN
+    assert all(hidden_variants_path(module).is_file() for module, _ in HIDDEN)
+
+
+@pytest.mark.parametrize("module, name", HIDDEN)
+def test_hidden_description_states_no_value(module, name):
+    assert not re.search(r"\d", variant_description(module, name))
+
+
+def _tables(module: str, name: str) -> dict:
+    return make_variant(load_scenario(module), name).tables
+
+
+def _spec(module: str, name: str) -> dict:
+    return next(v for v in load_scenario(module).variants if v["name"] == name)
+
+
+def _column(table, column: str) -> list:
+    return [row[table.index(column)] for row in table.rows]
+
+
+def _broken(kind: str, tables: dict, plain: dict, a: dict) -> bool:
+    """Whether the data of ``tables`` (after the breaks; ``plain`` before them) breaks accident ``a``."""
+    if kind in ("childless", "orphans", "late_children"):
+        parents, kids = tables[a["parent"]], tables[a["child"]]
+        parent_keys, kid_keys = set(_column(parents, a["key"])), set(_column(kids, a["key"]))
+        if kind == "childless":
+            return bool(parent_keys - kid_keys)
+        if kind == "orphans":
+            return bool(kid_keys - parent_keys)
+        landed = dict(zip(_column(parents, a["key"]), _column(parents, "_loaded_at")))
+        return any(at > landed.get(key, at) for key, at in zip(_column(kids, a["key"]), _column(kids, "_loaded_at")))
+    if kind == "mixed_case":
+        return any(isinstance(v, str) and v != v.lower() for v in _column(tables[a["table"]], a["column"]))
+    if kind == "cent_boundary":
+        table, before = tables[a["table"]], plain[a["table"]]
+        key = table.primary_key
+        old = dict(zip(_column(before, key), _column(before, a["column"])))
+        moves = {old[k] - v for k, v in zip(_column(table, key), _column(table, a["column"])) if k in old}
+        return {-Decimal(str(a["by"])), Decimal(str(a["by"]))} <= moves
+    if kind == "gaps":
+        days = sorted(set(_column(tables[a["table"]], a["date"])))
+        return any((later - earlier).days > 1 for earlier, later in zip(days, days[1:]))
+    if kind == "duplicates":
+        keys = _column(tables[a["table"]], tables[a["table"]].primary_key)
+        return len(keys) > len(set(keys))
+    if kind == "moved_copy":
+        def matching(table):
+            return sum(all(row[table.index(c)] == v for c, v in a["match"].items()) for row in table.rows)
+        return matching(tables[a["table"]]) == matching(plain[a["table"]]) + 1
+    if kind == "failed_runs":
+        statuses = _column(tables[a["runs"]], a["status"])
+        return statuses.count(a["failed"]) > _column(plain[a["runs"]], a["status"]).count(a["failed"])
+    raise AssertionError(f"no check for the break {kind!r}")
+
+
+@pytest.mark.parametrize("module, name", HIDDEN)
+def test_each_accident_is_broken_and_reproducibly(module, name):
+    spec = _spec(module, name)
+    tables = _tables(module, name)
+    plain_spec = {key: value for key, value in spec.items() if key != "accidents"}
+    scenario = load_scenario(module)
+    scenario.variants = [plain_spec if v["name"] == name else v for v in scenario.variants]
+    plain = make_variant(scenario, name).tables
+    for accident in spec["accidents"]:
+        if accident["break"] in ("deep_lineage", "unprefixed_model"):
+            continue  # the graph's, checked on the built warehouse below
+        assert _broken(accident["break"], tables, plain, accident), f"not broken: {accident['property']}"
+    again = _tables(module, name)
+    assert all(tables[t].rows == again[t].rows for t in tables), "the breaks draw other rows on a second build"
+
+
+@pytest.mark.parametrize("module, name", HIDDEN)
+def test_the_graph_accidents_are_broken_in_the_warehouse(warehouses, module, name):
+    stage = stage_names(module)[0]
+    with duckdb.connect(str(warehouse_path(module, stage, name)), read_only=True) as con:
+        for accident in _spec(module, name)["accidents"]:
+            if accident["break"] == "deep_lineage":
+                model = Path(accident["model"]).stem
+                depth = con.sql(f"""
+                    with recursive up (name, depth) as (
+                        select parent, 1 from dbt_graph.edges where child = '{model}'
+                        union
+                        select e.parent, up.depth + 1 from dbt_graph.edges e join up on e.child = up.name
+                    )
+                    select max(depth) from up where name = '{accident["parent"]}'""").fetchone()[0]
+                assert depth >= 5, accident["property"]
+            if accident["break"] == "unprefixed_model":
+                model, folder = Path(accident["path"]).stem, Path(accident["path"]).parent.name
+                parents = con.sql(f"select count(*) from dbt_graph.edges where child = '{model}'").fetchone()[0]
+                named = con.sql(f"select folder from dbt_graph.nodes where name = '{model}'").fetchone()
+                assert named == (folder,) and parents == len(accident["reads"]), accident["property"]
+
+
+def test_a_broken_declaration_names_the_variant_and_the_accident():
+    tables = _tables("wt05_fan_out", "light_baskets")
+    with pytest.raises(DatasetError, match=r"variant 'x'.*accident 1 \(melt\): unknown break 'melt'"):
+        break_accidents(tables, str, [{"property": "p", "break": "melt"}], 0, dt.datetime(2024, 1, 1), "variant 'x'")
+    with pytest.raises(DatasetError, match=r"accident 1 \(gaps\):.*tabel"):
+        break_accidents(tables, str, [{"property": "p", "break": "gaps", "tabel": "t"}], 0,
+                        dt.datetime(2024, 1, 1), "variant 'x'")
+    with pytest.raises(DatasetError, match="needs the `property`"):
+        break_accidents(tables, str, [{"break": "gaps"}], 0, dt.datetime(2024, 1, 1), "variant 'x'")

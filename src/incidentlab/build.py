@@ -69,7 +69,10 @@ def _create_raw(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> None:
     con.execute("create schema if not exists raw")
     for table in scenario.tables.values():
         cols = ", ".join(f'"{name}" {sql_type}' for name, sql_type in table.columns.items())
-        con.execute(f"create table raw.{table.name} ({cols}, primary key ({table.primary_key}))")
+        keys = [row[table.index(table.primary_key)] for row in table.rows]
+        # A key loaded twice (a variant's duplicates) is the data's, not a broken load: no constraint then.
+        unique = f", primary key ({table.primary_key})" if len(set(keys)) == len(keys) else ""
+        con.execute(f"create table raw.{table.name} ({cols}{unique})")
 
 
 def _load_raw(con: duckdb.DuckDBPyConnection, scenario: Scenario, moment: dt.datetime) -> None:
@@ -141,7 +144,7 @@ def build(
     try:
         _remove_tree(workdir)
         workdir.mkdir()
-        scenario = _with_overlay(scenario, scenario.dbt_overlay, workdir / "dbt")
+        scenario = _with_overlay(scenario, scenario.dbt_overlay, workdir / "dbt", scenario.dbt_files)
         fix_overlay = scenario.stage_overlay(stage) if scenario.is_fixed(stage) else None
         if start_from is not None:
             shutil.copyfile(start_from, tmp)
@@ -216,14 +219,23 @@ def _build_share(share: list, progress: bool = False) -> None:
 _DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs")
 
 
-def _with_overlay(scenario: Scenario, overlay: Path | None, project: Path) -> Scenario:
-    """The scenario, with its dbt project copied to ``project`` and ``overlay``'s files over it (if any)."""
-    if overlay is None:
+def _with_overlay(scenario: Scenario, overlay: Path | None, project: Path, files: dict | None = None) -> Scenario:
+    """The scenario, with its dbt project copied to ``project``, ``overlay``'s files over it (if any), then
+    ``files`` (path in the project -> text)."""
+    if overlay is None and not files:
         return scenario
     ensure_packages(scenario.dbt_project)
     copy_project(scenario.dbt_project, project)
-    shutil.copytree(overlay, project, ignore=_DBT_ARTEFACTS, dirs_exist_ok=True)
+    if overlay is not None:
+        shutil.copytree(overlay, project, ignore=_DBT_ARTEFACTS, dirs_exist_ok=True)
+    _write_files(project, files or {})
     return dataclasses.replace(scenario, dbt_project=project)
+
+
+def _write_files(project: Path, files: dict[str, str]) -> None:
+    for path, text in files.items():
+        (project / path).parent.mkdir(parents=True, exist_ok=True)
+        (project / path).write_text(text, encoding="utf-8")
 
 
 def copy_project(source: Path, target: Path) -> Path:
@@ -245,10 +257,12 @@ def stage_project(scenario: Scenario, stage: str, variant: str | None, target: P
     """A copy in ``target`` of the module's dbt project as it stands at ``stage`` of the incident or ``variant``."""
     ensure_packages(scenario.dbt_project)
     copy_project(scenario.dbt_project, target)
-    overlays = [make_variant(scenario, variant).dbt_overlay if variant else None,
-                scenario.stage_overlay(stage) if scenario.is_fixed(stage) else None]
-    for overlay in filter(None, overlays):
-        shutil.copytree(overlay, target, dirs_exist_ok=True)
+    played = make_variant(scenario, variant) if variant else scenario
+    if played.dbt_overlay is not None:
+        shutil.copytree(played.dbt_overlay, target, dirs_exist_ok=True)
+    _write_files(target, played.dbt_files)
+    if scenario.is_fixed(stage) and scenario.stage_overlay(stage) is not None:
+        shutil.copytree(scenario.stage_overlay(stage), target, dirs_exist_ok=True)
     return target
 
 

@@ -11,7 +11,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from incidentlab.errors import DatasetError
-from incidentlab.paths import dataset_dir, dbt_dir, project_root
+from incidentlab.paths import dataset_dir, dbt_dir, hidden_variants_path, project_root
 
 LOADED_AT = "_loaded_at"
 
@@ -54,7 +54,7 @@ class Scenario:
     audit_table: str
     remediation: list[list[str]]
     tables: dict[str, Table]
-    variants: list[dict]  # the [[variants]] specs, in file order
+    variants: list[dict]  # the [[variants]] specs, in file order, then the hidden ones
     stages: tuple[str, ...] = ("incident",)  # the incident as found first; the last one has the fix applied
     study_selectors: tuple[str, ...] = ()  # listed in dbt's graph besides the audit log's and the remediation's
     fix_hours_before_now: float = 0.0  # the remediation of `--stage fixed` runs this long before `now`
@@ -63,6 +63,8 @@ class Scenario:
     monitor_replay: dict = field(default_factory=dict)  # the project the monitor's replay runs before a deploy
     variant_name: str | None = None  # None for the incident itself
     dbt_overlay: Path | None = None  # files copied over the dbt project for this variant's build
+    dbt_files: dict[str, str] = field(default_factory=dict)  # then these (path -> text), the variant's breaks
+    variant_columns: dict = field(default_factory=dict)  # scenario.toml's [variant_columns]: what its edits name
 
     @property
     def fixed_at(self) -> dt.datetime:
@@ -211,9 +213,31 @@ def _check_variants(variants: list[dict], where: str) -> None:
         seen.add(name)
 
 
-def variant_names(module: str) -> list[str]:
-    """The names of ``module``'s variants, in the order of its scenario.toml."""
-    return [variant["name"] for variant in _manifest(module).get("variants", [])]
+def _hidden_variants(module: str) -> list[dict]:
+    """The variants of ``grading/<module>/hidden_variants.toml`` (none when the file is absent, as in a student's
+    install): grading builds and judges them; nothing a student reads describes them."""
+    path = hidden_variants_path(module)
+    if not path.is_file():
+        return []
+    try:
+        variants = tomllib.loads(path.read_text(encoding="utf-8")).get("variants", [])
+    except tomllib.TOMLDecodeError as exc:
+        raise DatasetError(f"{_relative(path)}: {exc}") from None
+    return [{**variant, "hidden": True} for variant in variants]
+
+
+def _variants(module: str) -> list[dict]:
+    """Every variant of ``module``: scenario.toml's, then the hidden ones; names unique across both."""
+    variants = _manifest(module).get("variants", []) + _hidden_variants(module)
+    _check_variants(variants, f"{_relative(dataset_dir(module) / MANIFEST)} (or "
+                              f"{_relative(hidden_variants_path(module))})")
+    return variants
+
+
+def variant_names(module: str, hidden: bool = True) -> list[str]:
+    """The names of ``module``'s variants, in the order of its scenario.toml, then the hidden ones (unless
+    ``hidden`` is false)."""
+    return [variant["name"] for variant in _variants(module) if hidden or not variant.get("hidden")]
 
 
 def variant_spec(variants: list[dict], name: str, module: str) -> dict:
@@ -227,7 +251,7 @@ def variant_spec(variants: list[dict], name: str, module: str) -> dict:
 
 def variant_description(module: str, name: str) -> str:
     """How variant ``name`` differs, as a phrase completing "on another version of the incident in which …"."""
-    return variant_spec(_manifest(module).get("variants", []), name, module)["description"]
+    return variant_spec(_variants(module), name, module)["description"]
 
 
 def load_scenario(module: str) -> Scenario:
@@ -246,10 +270,11 @@ def load_scenario(module: str) -> Scenario:
         audit_table=spec["audit_table"],
         remediation=spec.get("remediation", []),
         tables=tables,
-        variants=spec.get("variants", []),
+        variants=_variants(module),
         fix_hours_before_now=spec.get("fix_hours_before_now", 0.0),
         stages=tuple(spec.get("stages", ["incident"])),
         study_selectors=tuple(spec.get("study_selectors", [])),
         noticed_at=spec.get("noticed_at"),
         monitor_replay=spec.get("monitor_replay", {}),
+        variant_columns=spec.get("variant_columns", {}),
     )

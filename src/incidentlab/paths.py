@@ -28,6 +28,11 @@ def dbt_dir(module: str) -> Path:
     return project_root() / "dbt" / module
 
 
+def hidden_variants_path(module: str) -> Path:
+    """``grading/<module>/hidden_variants.toml``: the variants only grading knows (next to the answer key)."""
+    return project_root() / "grading" / module / "hidden_variants.toml"
+
+
 def warehouses_dir() -> Path:
     """Where built warehouses live; ``INCIDENTLAB_WAREHOUSES`` overrides it (graders use this)."""
     if env := os.environ.get("INCIDENTLAB_WAREHOUSES"):

@@ -27,7 +27,16 @@ other parameters. Then its keys, applied in this order; edits name rows and date
 - ``fix_hours_before_now``: when the remediation of ``--stage fixed`` runs (its last command);
 - ``remediation``: the dbt commands of the remediation, instead of the scenario's;
 - ``fix_minutes_apart``: the remediation's commands run that many minutes apart, the last one at the fix time;
-- files under ``datasets/<module>/variants/<name>/dbt/`` are copied over the dbt project for its build.
+- files under ``datasets/<module>/variants/<name>/dbt/`` are copied over the dbt project for its build;
+- ``base``: the variant whose own tables and dbt files this one starts from (its keys are not applied);
+- ``accidents`` and ``accidents_seed``: the breaks of :mod:`incidentlab.accidents`, applied after every other edit.
+
+The tables and columns these edits name come from scenario.toml's ``[variant_columns]``:
+``run_start``/``run_duration`` (the audit log's), ``run_selector`` and ``full_selector`` (the incident's runs are
+the first ones whose selector is another), ``returned = {table, date, status, value}`` and
+``signups = {table, key, date}``. A key whose columns are not declared fails, naming the one it misses.
+A variant in ``grading/<module>/hidden_variants.toml`` is built and judged like the others, but is never
+described in datasets/ (the instructor's side of the course, next to the answer key).
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ import datetime as dt
 import random
 from decimal import Decimal
 
+from incidentlab.accidents import break_accidents, next_key
 from incidentlab.datasets import LOADED_AT, Scenario, Table, read_table, variant_spec
 from incidentlab.errors import DatasetError
 from incidentlab.paths import dataset_dir
@@ -45,10 +55,19 @@ _CENT = Decimal("0.01")
 _KEYS = {
     "name", "description", "duration_factor", "incident_runs_earlier", "run_changes", "add_runs", "returned_on",
     "no_signups_on", "load_delay_minutes", "row_changes", "shift_days", "seed", "drop_fraction", "drop_from",
-    "keep", "shuffle_run_ids", "fix_hours_before_now", "remediation", "fix_minutes_apart",
+    "keep", "shuffle_run_ids", "fix_hours_before_now", "remediation", "fix_minutes_apart", "base", "accidents",
+    "accidents_seed", "hidden",
 }
-# The tables and columns the data edits name.
-_ORDERS, _CUSTOMERS, _CUSTOMER_ID = "raw_orders", "raw_customers", "customer_id"
+
+
+def _column(scenario: Scenario, role: str, key: str):
+    """The table or column scenario.toml's ``[variant_columns]`` names for ``role``, which variant key ``key``
+    needs."""
+    try:
+        return scenario.variant_columns[role]
+    except KeyError:
+        raise DatasetError(f"datasets/{scenario.module}/scenario.toml: the variant key `{key}` needs "
+                           f"`{role}` in [variant_columns]") from None
 
 
 def _shift(value, days: dt.timedelta):
@@ -71,29 +90,30 @@ def _copy(table: Table, rows: list[tuple] | None = None) -> Table:
     return Table(table.name, table.primary_key, dict(table.columns), list(table.rows if rows is None else rows))
 
 
-def _with_finish(table: Table, row: dict) -> tuple:
+def _with_finish(table: Table, row: dict, runs: dict) -> tuple:
     """An audit-log row as a tuple; it lands when the run finishes."""
     missing = set(table.columns) - set(row) - {LOADED_AT}
     if missing:
         raise DatasetError(f"a run of the variant lacks {', '.join(sorted(missing))}: {row}")
-    row[LOADED_AT] = row["run_date"] + dt.timedelta(seconds=row["duration_seconds"])
+    row[LOADED_AT] = row[runs["start"]] + dt.timedelta(seconds=row[runs["duration"]])
     return tuple(row[column] for column in table.columns)
 
 
-def _slower(table: Table, factor: float) -> None:
+def _slower(table: Table, factor: float, runs: dict) -> None:
     """Every run takes ``factor`` times as long (whole seconds) and lands that much later."""
     for i, row in enumerate(table.rows):
         run = dict(zip(table.columns, row))
-        run["duration_seconds"] = round(run["duration_seconds"] * factor)
-        table.rows[i] = _with_finish(table, run)
+        run[runs["duration"]] = round(run[runs["duration"]] * factor)
+        table.rows[i] = _with_finish(table, run, runs)
 
 
-def _incident_earlier(table: Table, runs_earlier: int) -> None:
-    """Let the selector change reach ``runs_earlier`` more runs, with the short durations it causes."""
-    order = sorted(range(len(table.rows)), key=lambda i: table.rows[i][table.index("run_date")])
-    models, duration = table.index("models_run"), table.index("duration_seconds")
-    loaded, start = table.index("_loaded_at"), table.index("run_date")
-    first_bad = next(pos for pos, i in enumerate(order) if table.rows[i][models] != "all")
+def _incident_earlier(table: Table, runs_earlier: int, runs: dict) -> None:
+    """Let the incident (the first runs whose selector is not the full one) reach ``runs_earlier`` more runs, with
+    the short durations it causes."""
+    start, models, duration = (table.index(runs[role]) for role in ("start", "selector", "duration"))
+    loaded = table.index(LOADED_AT)
+    order = sorted(range(len(table.rows)), key=lambda i: table.rows[i][start])
+    first_bad = next(pos for pos, i in enumerate(order) if table.rows[i][models] != runs["full"])
     bad = table.rows[order[first_bad]]
     for step, pos in enumerate(range(first_bad - runs_earlier, first_bad)):
         row = list(table.rows[order[pos]])
@@ -103,22 +123,19 @@ def _incident_earlier(table: Table, runs_earlier: int) -> None:
         table.rows[order[pos]] = tuple(row)
 
 
-def _change_runs(table: Table, changes: dict) -> None:
+def _change_runs(table: Table, changes: dict, runs: dict) -> None:
     key = table.index(table.primary_key)
     unknown = set(changes) - {row[key] for row in table.rows}
     if unknown:
         raise DatasetError(f"run_changes names runs the audit log does not have: {', '.join(sorted(unknown))}")
     for i, row in enumerate(table.rows):
         if row[key] in changes:
-            table.rows[i] = _with_finish(table, {**dict(zip(table.columns, row)), **changes[row[key]]})
+            table.rows[i] = _with_finish(table, {**dict(zip(table.columns, row)), **changes[row[key]]}, runs)
 
 
-def _add_runs(table: Table, runs: list[dict]) -> None:
-    key = table.index(table.primary_key)
-    number = max(int(row[key].removeprefix("run_")) for row in table.rows)
-    for run in runs:
-        number += 1
-        table.rows.append(_with_finish(table, {table.primary_key: f"run_{number:03d}", **run}))
+def _add_runs(table: Table, added: list[dict], runs: dict) -> None:
+    for run in added:
+        table.rows.append(_with_finish(table, {table.primary_key: next_key(table), **run}, runs))
 
 
 def _shuffle_run_ids(table: Table, rng: random.Random) -> None:
@@ -128,19 +145,20 @@ def _shuffle_run_ids(table: Table, rng: random.Random) -> None:
     table.rows = [row[:key] + (new,) + row[key + 1:] for row, new in zip(table.rows, ids)]
 
 
-def _all_returned(table: Table, dates: list[dt.date]) -> None:
-    date, status = table.index("order_date"), table.index("status")
-    table.rows = [row[:status] + ("returned",) + row[status + 1:] if row[date] in dates else row
+def _all_returned(tables: dict[str, Table], dates: list[dt.date], returned: dict) -> None:
+    table = tables[returned["table"]]
+    date, status = table.index(returned["date"]), table.index(returned["status"])
+    table.rows = [row[:status] + (returned["value"],) + row[status + 1:] if row[date] in dates else row
                   for row in table.rows]
 
 
-def _without_signups(tables: dict[str, Table], dates: list[dt.date]) -> None:
-    customers = tables[_CUSTOMERS]
-    signup = customers.index("signup_date")
-    gone = {row[customers.index(_CUSTOMER_ID)] for row in customers.rows if row[signup] in dates}
+def _without_signups(tables: dict[str, Table], dates: list[dt.date], signups: dict) -> None:
+    people, key = tables[signups["table"]], signups["key"]
+    signup = people.index(signups["date"])
+    gone = {row[people.index(key)] for row in people.rows if row[signup] in dates}
     for table in tables.values():
-        if _CUSTOMER_ID in table.columns:
-            at = table.index(_CUSTOMER_ID)
+        if key in table.columns:
+            at = table.index(key)
             table.rows = [row for row in table.rows if row[at] not in gone]
 
 
@@ -165,19 +183,36 @@ def _delay_loads(table: Table, minutes: float) -> None:
     table.rows = [row[:at] + (row[at] + delay,) + row[at + 1:] for row in table.rows]
 
 
-def _edit(tables: dict[str, Table], spec: dict, audit: str) -> None:
-    """The edits that name rows and dates of the original."""
-    runs = tables[audit]
-    if spec.get("duration_factor"):
-        _slower(runs, spec["duration_factor"])
+_RUN_KEYS = ("duration_factor", "incident_runs_earlier", "run_changes", "add_runs")
+
+
+def _run_columns(scenario: Scenario, spec: dict) -> dict:
+    """The audit log's columns the run edits of ``spec`` name (none when it has no run edit)."""
+    used = [key for key in _RUN_KEYS if spec.get(key)]
+    if not used:
+        return {}
+    runs = {"start": _column(scenario, "run_start", used[0]), "duration": _column(scenario, "run_duration", used[0])}
     if spec.get("incident_runs_earlier"):
-        _incident_earlier(runs, spec["incident_runs_earlier"])
-    _change_runs(runs, spec.get("run_changes", {}))
-    _add_runs(runs, spec.get("add_runs", []))
+        runs["selector"] = _column(scenario, "run_selector", "incident_runs_earlier")
+        runs["full"] = _column(scenario, "full_selector", "incident_runs_earlier")
+    return runs
+
+
+def _edit(tables: dict[str, Table], spec: dict, scenario: Scenario) -> None:
+    """The edits that name rows and dates of the original."""
+    runs, columns = tables[scenario.audit_table], _run_columns(scenario, spec)
+    if spec.get("duration_factor"):
+        _slower(runs, spec["duration_factor"], columns)
+    if spec.get("incident_runs_earlier"):
+        _incident_earlier(runs, spec["incident_runs_earlier"], columns)
+    if spec.get("run_changes"):
+        _change_runs(runs, spec["run_changes"], columns)
+    if spec.get("add_runs"):
+        _add_runs(runs, spec["add_runs"], columns)
     if spec.get("returned_on"):
-        _all_returned(tables[_ORDERS], spec["returned_on"])
+        _all_returned(tables, spec["returned_on"], _column(scenario, "returned", "returned_on"))
     if spec.get("no_signups_on"):
-        _without_signups(tables, spec["no_signups_on"])
+        _without_signups(tables, spec["no_signups_on"], _column(scenario, "signups", "no_signups_on"))
     for name, minutes in spec.get("load_delay_minutes", {}).items():
         _delay_loads(tables[name], minutes)
     for name, changes in spec.get("row_changes", {}).items():
@@ -214,13 +249,24 @@ def make_variant(scenario: Scenario, name: str) -> Scenario:
     if unknown:
         raise DatasetError(f"variant {name!r} of {scenario.module}: unknown key(s) {', '.join(sorted(unknown))}. "
                            f"Known: {', '.join(sorted(_KEYS))}.")
-    folder = dataset_dir(scenario.module) / "variants" / name
+    variants = dataset_dir(scenario.module) / "variants"
+    folder = variants / spec.get("base", name)
     tables = {table_name: _own_table(folder, table) for table_name, table in scenario.tables.items()}
-    _edit(tables, spec, scenario.audit_table)
+    _edit(tables, spec, scenario)
     tables = _shift_rescale_drop(tables, spec)
     if "shuffle_run_ids" in spec:
         _shuffle_run_ids(tables[scenario.audit_table], random.Random(spec["shuffle_run_ids"]))
     overlay = folder / "dbt"
+    overlay = overlay if overlay.is_dir() else None
+    files = {}
+    if spec.get("accidents"):
+        def read(path: str) -> str:  # a file of the project as this variant's build sees it
+            own = overlay / path if overlay is not None else None
+            return (own if own is not None and own.is_file() else scenario.dbt_project / path).read_text("utf-8")
+
+        files = break_accidents(tables, read, spec["accidents"], spec.get("accidents_seed", 0),
+                                scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
+                                f"variant {name!r} of {scenario.module}")
     return dataclasses.replace(
         scenario,
         now=scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
@@ -229,5 +275,6 @@ def make_variant(scenario: Scenario, name: str) -> Scenario:
         fix_hours_before_now=spec.get("fix_hours_before_now", scenario.fix_hours_before_now),
         fix_minutes_apart=spec.get("fix_minutes_apart", scenario.fix_minutes_apart),
         variant_name=name,
-        dbt_overlay=overlay if overlay.is_dir() else None,
+        dbt_overlay=overlay,
+        dbt_files=files,
     )
