@@ -33,7 +33,8 @@ install: $(VENV)/.installed ## create .venv with the locked dependencies
 
 # Rebuilt only when what the replay reads changes.
 WAREHOUSE_INPUTS := $(shell find datasets dbt src/incidentlab/build.py src/incidentlab/datasets.py \
-  src/incidentlab/variant.py src/incidentlab/dbt_runner.py src/incidentlab/graph.py -type f \
+  src/incidentlab/variant.py src/incidentlab/accidents.py src/incidentlab/dbt_runner.py src/incidentlab/graph.py \
+  $(wildcard grading/*/hidden_variants.toml) -type f \
   -not -path '*/target/*' -not -path '*/logs/*' -not -path '*/dbt_packages/*' 2>/dev/null)
 
 warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
