@@ -21,6 +21,8 @@ Data breaks (``break = …``):
   ``increment`` columns one past their maximum, to a moment of ``time`` between two consecutive runs: the last two
   (``window = "last"``) or two earlier ones (``window = "earlier"``), e.g. a deploy of the same model before the
   incident or of another model inside its window;
+- ``run_at_boundary``: the latest run whose ``selector`` is one of ``refreshing`` that is followed by one that is
+  not: that next run moves to finish exactly ``hours`` after the refreshing one started (an SLA's edge);
 - ``failed_runs``: the ``last`` run (when true) and ``count`` others fail (``status`` to ``failed``, ``exit_code`` 1,
   ``failed_seconds``), each retried ``retry_minutes`` later as it ran (a new run id).
 
@@ -170,10 +172,25 @@ def _failed_runs(tables, rng, runs, start, duration, status, failed="error", exi
         t.rows.append(tuple(retry.values()))
 
 
+def _run_at_boundary(tables, rng, runs, start, duration, selector, refreshing, hours=25):
+    t = tables[runs]
+    order = sorted(range(len(t.rows)), key=lambda i: _get(t, i, start))
+    for pos in range(len(order) - 2, -1, -1):
+        fresh, after = order[pos], order[pos + 1]
+        if _get(t, fresh, selector) not in refreshing or _get(t, after, selector) in refreshing:
+            continue
+        moved = _get(t, fresh, start) + dt.timedelta(hours=hours, seconds=-_get(t, after, duration))
+        later = _get(t, order[pos + 2], start) if pos + 2 < len(order) else None
+        if _get(t, after, start) <= moved and (later is None or moved < later):
+            _replace(t, after, **{start: moved, LOADED_AT: moved + dt.timedelta(seconds=_get(t, after, duration))})
+            return
+    raise DatasetError(f"{runs}: no run after a refreshing one can move to finish {hours} hours after it started")
+
+
 _DATA = {
     "childless": _childless, "orphans": _orphans, "late_children": _late_children, "mixed_case": _mixed_case,
     "cent_boundary": _cent_boundary, "gaps": _gaps, "duplicates": _duplicates, "moved_copy": _moved_copy,
-    "failed_runs": _failed_runs,
+    "failed_runs": _failed_runs, "run_at_boundary": _run_at_boundary,
 }
 
 
