@@ -224,6 +224,22 @@ def test_wheel_holds_no_file_named_like_an_answer_key(wheel):
     assert not bad, f"the student's wheel has files named like answer keys: {bad}"
 
 
+@pytest.mark.slow
+def test_wheel_holds_no_hidden_variant(wheel_texts):
+    """The variants only grading knows (grading/<module>/hidden_variants.toml): neither the file nor its seeds and
+    descriptions (with the seed and the module's data, a student could rebuild the variant and tune an answer to
+    it; the kinds of accident it breaks are no secret, the README lists them)."""
+    secrets = set()
+    for path in sorted(GRADING.glob("*/hidden_variants.toml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith(("accidents_seed", "description")):
+                secrets.add(line.strip())
+    assert secrets, "no hidden variant to look for"
+    found = [f"{name}: {secret}" for name, text in sorted(wheel_texts.items()) for secret in secrets
+             if secret in text or name.endswith("hidden_variants.toml")]
+    assert not found, report("the student's wheel describes a hidden variant", found)
+
+
 # -- (b) no expected value ----------------------------------------------------------------------------------
 def rendered(value) -> str | None:
     """A value of a reference's result as a pattern for text, when it is distinctive enough to look for."""
