@@ -521,3 +521,23 @@ def test_a_broken_declaration_names_the_variant_and_the_accident():
                         dt.datetime(2024, 1, 1), "variant 'x'")
     with pytest.raises(DatasetError, match="needs the `property`"):
         break_accidents(tables, str, [{"break": "gaps"}], 0, dt.datetime(2024, 1, 1), "variant 'x'")
+
+
+def test_new_keys_follow_the_numbering_of_the_old():
+    from incidentlab.accidents import next_key
+    from incidentlab.datasets import Table
+
+    runs = Table("runs", "run_id", {"run_id": "varchar"}, [("run_009",), ("run_010",)])
+    orders = Table("orders", "order_id", {"order_id": "integer"}, [(1001,), (1003,)])
+    named = Table("named", "name", {"name": "varchar"}, [("alpha",)])
+    assert (next_key(runs), next_key(orders)) == ("run_011", 1004)
+    with pytest.raises(DatasetError, match="not numbered"):
+        next_key(named)
+
+
+def test_a_boundary_no_run_can_reach_says_so():
+    tables = _tables("wt05_fan_out", "light_baskets")  # every run is a full one: none follows a refresh without one
+    accident = {"property": "p", "break": "run_at_boundary", "runs": "raw_pipeline_runs", "start": "run_date",
+                "duration": "duration_seconds", "selector": "models_run", "refreshing": ["all"]}
+    with pytest.raises(DatasetError, match="accident 1 \\(run_at_boundary\\): raw_pipeline_runs: no run"):
+        break_accidents(tables, str, [accident], 0, dt.datetime(2024, 1, 1), "variant 'x'")

@@ -3,8 +3,8 @@ may lean on (every order has line items, statuses are lower case, the graph is t
 
 A module lists them, each with the break that undoes it, in the ``accidents`` of a hidden variant
 (``grading/<module>/hidden_variants.toml``, on the instructor's side, next to the answer key). The builder applies
-the breaks in the listed order with one generator seeded by the variant's ``accidents_seed``, so every build draws the same
-rows. Each break names the tables and columns it touches; none knows the module's schema.
+the breaks in the listed order with one generator seeded by the variant's ``accidents_seed``, so every build draws
+the same rows. Each break names the tables and columns it touches; none knows the module's schema.
 
 Data breaks (``break = …``):
 
@@ -194,7 +194,8 @@ _DATA = {
 }
 
 
-def _deep_lineage(read: Callable[[str], str], model: str, parent: str, depth: int, folder: str, name: str) -> dict[str, str]:
+def _deep_lineage(read: Callable[[str], str], model: str, parent: str, depth: int, folder: str,
+                  name: str) -> dict[str, str]:
     source = read(model)
     pattern = re.compile(r"ref\(\s*['\"]" + re.escape(parent) + r"['\"]\s*\)")
     if not pattern.search(source):
@@ -204,13 +205,15 @@ def _deep_lineage(read: Callable[[str], str], model: str, parent: str, depth: in
         read = parent if step == 1 else f"{name}_{step - 1}"
         files[f"{folder}/{name}_{step}.sql"] = (
             f"-- One step of a longer lineage: {read}, passed on as it is.\n\n"
-            f"with\n\n{read} as (\n\n    select * from {{{{ ref('{read}') }}}}\n\n)\n\nselect * from {read}\n")
+            f"with\n\n{read} as (\n\n    select * from {{{{ ref('{read}') }}}}\n\n),\n\n"
+            f"final as (\n\n    select * from {read}\n\n)\n\nselect * from final\n")
     return files
 
 
 def _unprefixed_model(read: Callable[[str], str], path: str, reads: list[str]) -> dict[str, str]:
     names = [f"read_{n}" for n in range(1, len(reads) + 1)]
-    imports = ",\n\n".join(f"{name} as (\n\n    select * from {{{{ {call} }}}}\n\n)" for name, call in zip(names, reads))
+    imports = ",\n\n".join(f"{name} as (\n\n    select * from {{{{ {call} }}}}\n\n)"
+                           for name, call in zip(names, reads))
     first, *others = names
     filters = "".join(f"\n    where exists (select 1 from {other})" for other in others[:1])
     filters += "".join(f"\n        and exists (select 1 from {other})" for other in others[1:])
