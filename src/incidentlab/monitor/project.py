@@ -145,7 +145,7 @@ class DbtProject:
             select = [] if selector == WHOLE_PROJECT else ls_args(selector)
             result = self._dbt(["ls", "--resource-type", "model", "--output", "name", *select])
             if not result.success:
-                raise IncidentLabError(f"dbt could not list the selector {selector!r}: {result.exception}")
+                raise IncidentLabError(f"dbt could not list the selector {selector!r}: {one_line(result.exception)}")
             self._selections[selector] = frozenset(n.split(".")[-1] for n in result.result or [])
         return self._selections[selector]
 
@@ -156,7 +156,7 @@ class DbtProject:
             result = self._dbt(["compile", "--select", model], now=now)
             nodes = getattr(result.result, "results", None) or []
             if not result.success or not nodes:
-                raise IncidentLabError(f"dbt could not compile {model}: {result.exception or 'no result'}")
+                raise IncidentLabError(f"dbt could not compile {model}: {one_line(result.exception or 'no result')}")
             self._compiled[key] = nodes[0].node.compiled_code
         return self._compiled[key]
 
@@ -166,7 +166,16 @@ class DbtProject:
                           state=self._scratch.parent, write_json=False,
                           profiles=_profiles(self.target, self._scratch.parent))
         except DbtError as exc:
-            raise IncidentLabError(f"dbt failed on the project in {self.dir}: {getattr(exc, 'detail', exc)}") from None
+            raise IncidentLabError(f"dbt failed on the project in {self.dir}: "
+                                   f"{one_line(getattr(exc, 'detail', exc))}") from None
+
+
+def one_line(message) -> str:
+    """dbt's message on one line: its heading ("Runtime Error") dropped, the rest joined."""
+    lines = [line.strip() for line in str(message).strip().splitlines() if line.strip()]
+    if len(lines) > 1 and lines[0].endswith("Error"):
+        lines = lines[1:]
+    return "; ".join(lines)
 
 
 def _profiles(target: Target, scratch: Path) -> Path:
@@ -186,7 +195,7 @@ def _parse(project_dir: Path, scratch: Path, warehouse_name: str, target: Target
     result = invoke(["parse"], warehouse=scratch / warehouse_name, now=dt.datetime(2000, 1, 1), project=project_dir,
                     state=scratch, profiles=_profiles(target, scratch), write_json=False)
     if not result.success or result.result is None:
-        raise IncidentLabError(f"dbt could not parse the project in {project_dir}: {result.exception}")
+        raise IncidentLabError(f"dbt could not parse the project in {project_dir}: {one_line(result.exception)}")
     path = scratch / "target" / "manifest.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     result.result.write(str(path))
