@@ -25,8 +25,10 @@ def _exits_3(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 def _moment(text: str) -> dt.datetime:
+    from incidentlab.monitor.timezones import local_naive
+
     try:
-        return dt.datetime.fromisoformat(text)
+        return local_naive(dt.datetime.fromisoformat(text))  # with an offset: the same moment in local time
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a time; write it as 2024-02-12T09:00") from None
 

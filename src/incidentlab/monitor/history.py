@@ -1,9 +1,8 @@
 """The job's run history, from every source the warehouse holds: the orchestrator's audit log, the invocations
 dbt recorded itself (this course's ``run_history`` package) and Elementary's ``dbt_invocations``/``dbt_run_results``.
 
-dbt's own record says which nodes actually ran; an audit log says only what was selected. When several sources
-are present, they are read in that order and dbt's records are the runs (an audit log is the runs only when no
-dbt record exists, as in the course's modules).
+dbt's own record says which nodes actually ran; an audit log says only what was selected. One source is read: the
+audit table the user names (the course's modules name theirs), else dbt's own record, else a default audit table.
 """
 
 from __future__ import annotations
@@ -13,7 +12,6 @@ from dataclasses import dataclass, field
 
 import duckdb
 
-from incidentlab.errors import IncidentLabError
 from incidentlab.monitor.audit import NodeResult, Run, read_runs
 from incidentlab.monitor.selection import join_args
 from incidentlab.monitor.timezones import local_naive
@@ -36,19 +34,19 @@ class History:
 
 
 def read_history(con: duckdb.DuckDBPyConnection, now: dt.datetime, audit_table: str | None = None) -> History:
-    """The runs that had ended by ``now``, oldest first, from the first source present (see the module's doc).
+    """The runs that had ended by ``now``, oldest first.
 
-    ``audit_table`` named by the user must exist; the default one (``raw_pipeline_runs``) is read when present.
+    ``audit_table``, when named, is the source (and must exist); otherwise dbt's own record (run_history, then
+    Elementary), else the default audit table (``raw_pipeline_runs``) when the warehouse has one.
     """
+    if audit_table:
+        return History(read_runs(con, audit_table, now), f"audit table {audit_table}")
     for tables, reader, label in ((RUN_HISTORY, _run_history, "dbt run_history package"),
                                   (ELEMENTARY, _elementary, "Elementary")):
         if all(has_table(con, t) for t in tables):
-            runs = [r for r in reader(con) if r.ended_at <= now]
-            if runs or not audit_table:
-                return History(runs, label)
-    if audit_table or has_table(con, DEFAULT_AUDIT_TABLE):
-        table = audit_table or DEFAULT_AUDIT_TABLE
-        return History(read_runs(con, table, now), f"audit table {table}")
+            return History([r for r in reader(con) if r.ended_at <= now], label)
+    if has_table(con, DEFAULT_AUDIT_TABLE):
+        return History(read_runs(con, DEFAULT_AUDIT_TABLE, now), f"audit table {DEFAULT_AUDIT_TABLE}")
     return History()
 
 
@@ -109,9 +107,3 @@ def _text(value) -> str | None:
         except ValueError:
             return text
     return text
-
-
-def require_history(history: History, check: str) -> None:
-    """Raise the plain line a check that needs the run history says without one."""
-    if history.source is None:
-        raise IncidentLabError(f"{check} needs the run history; {history.none_note}.")
