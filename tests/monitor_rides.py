@@ -239,12 +239,15 @@ def dbt(project: Path, *args: str) -> None:
 
 
 def stage_stale(project: Path, warehouse: Path) -> None:
-    """Three full days (``dbt build``), then three days of green staging-only runs: the marts stop."""
+    """Three full days (``dbt build``), then three days of green staging-only runs: the marts stop. The source
+    then corrects the fare of the first trip in place, which no mart shows either."""
     for day in range(DAYS):
         if day:
             with duckdb.connect(str(warehouse)) as con:
                 land_day(con, day)
         dbt(project, "build") if day < 3 else dbt(project, "run", "--select", "staging", "--exclude", "stg_stations")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("update ops_raw.trips set fare = fare + 1 where trip_id = 1")
 
 
 def stage_fan_out(project: Path, warehouse: Path) -> None:

@@ -82,6 +82,18 @@ def test_the_stale_marts_incident_exits_2_and_names_the_marts(stale, capsys):
     assert found[("selector_coverage", "--select staging --exclude stg_stations")]["verdict"] == "fail"
     assert not any(f["verdict"] == "fail" for (check, _), f in found.items() if check == "grain")
 
+    blast = found[("blast_radius", "fct_trips")]["evidence"]
+    (late, fares), = _query(warehouse, """
+        select count(*), sum(fare) from ops_raw.trips
+        where started_on > (select max(started_on) from analytics.fct_trips)""")
+    (changed,), = _query(warehouse, """
+        select count(*) from ops_raw.trips as t join analytics.fct_trips as f using (trip_id)
+        where t.fare != f.fare""")
+    assert (blast["missing_rows"], blast["missing_totals"]["fare"]) == (late, float(fares))
+    assert late and changed and blast["changed_rows"] == changed
+    # trips_by_day reads the fct_trips table as it stands: rebuilt now, it would not change until fct_trips does
+    assert found[("blast_radius", "trips_by_day")]["evidence"]["changed_rows"] == 0
+
 
 def test_staleness_reads_a_timestamptz_refresh_column_against_the_sla(stale, capsys):
     _, _, warehouse = stale
