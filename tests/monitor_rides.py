@@ -3,8 +3,8 @@
 Its profile lives outside the project (``DBT_PROFILES_DIR``), its target ``prod`` writes to schema ``analytics``
 (not ``main``), its marts stamp ``loaded_at`` with DuckDB's ``current_timestamp`` (a TIMESTAMPTZ), its
 packages.yml lists a ``git:`` package (installed in dbt_packages/, as ``dbt deps`` left it) and the course's
-run_history package, ``selectors.yml`` has a selector, there is no audit table, and ``fct_trips`` declares no
-``unique`` test. ``stage_stale`` and ``stage_fan_out`` stage the two incidents on it with real dbt runs.
+run_history package, ``selectors.yml`` has a selector, there is no audit table, and ``stg_trips`` declares no
+``unique`` test (``fct_trips`` does, which the job's ``dbt run`` never runs). ``stage_stale`` and ``stage_fan_out`` stage the two incidents on it with real dbt runs.
 """
 
 from __future__ import annotations
@@ -99,6 +99,9 @@ models:
   - name: fct_trips
     config:
       meta: {sla_hours: 6}
+    columns:
+      - name: trip_id
+        data_tests: [unique]
   - name: trips_by_day
     config:
       meta: {sla_hours: 6, monitor_metric: revenue}

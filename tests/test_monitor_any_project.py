@@ -107,6 +107,15 @@ def test_staleness_reads_a_timestamptz_refresh_column_against_the_sla(stale, cap
         assert finding["verdict"] == verdict and finding["evidence"]["refresh_source"] == "column loaded_at"
 
 
+def test_a_manifest_written_for_another_target_is_not_read(stale, capsys):
+    project, profiles, warehouse = stale
+    with rides.profile_env(profiles, warehouse):
+        rides.dbt(project, "parse", "--target", "dev")  # target/manifest.json now says schema main
+    code, out, _ = _run(capsys, stale, "monitor", "--check", "staleness", "--json")
+    found = _findings(out)
+    assert {f["evidence"]["refresh_source"] for f in found.values()} == {"column loaded_at"}  # in analytics
+
+
 def test_the_fan_out_exits_2_with_grain_row_counts_and_the_metric(fan_out, capsys):
     project, _, warehouse = fan_out
     code, out, _ = _run(capsys, fan_out, "monitor", "--json")
@@ -126,8 +135,11 @@ def test_the_fan_out_exits_2_with_grain_row_counts_and_the_metric(fan_out, capsy
     assert trend["verdict"] == "fail" and trend["evidence"]["rows"] == counts[-1]
     assert trend["evidence"]["ratio"] > 2
     assert found[("metric_jump", "trips_by_day (per run)")]["verdict"] == "fail"
-    # the project declares no unique on stg_trips: the draft adds one; on trips_by_day it would not
-    assert "name: stg_trips" in json.loads(out)["remediation"]["tests"]
+    # the draft adds the unique test stg_trips lacks, not fct_trips's, and says the job never runs that one
+    remediation = json.loads(out)["remediation"]
+    assert "name: stg_trips" in remediation["tests"] and "fct_trips" not in remediation["tests"]
+    assert any("`unique` is declared on fct_trips" in line and "use `dbt build`" in line
+               for line in remediation["job"])
     code, out, _ = _run(capsys, fan_out, "lint")
     assert code == 2 and "stg_trips is a staging model and joins" in out
 

@@ -1,7 +1,7 @@
 """A dbt project as the monitor sees it: its own manifest.json and, for selectors, dbt's own selection (in-process).
 
 The monitor never writes into the project or the warehouse it watches: dbt's commands (``parse`` when the project
-has no ``target/manifest.json``, ``ls``, ``compile``) run against an empty scratch warehouse of the same file name
+has no ``target/manifest.json`` for the target, ``ls``, ``compile``) run against an empty scratch warehouse of the same file name
 (so compiled SQL names the same catalog) in a temporary folder of their own.
 """
 
@@ -43,7 +43,8 @@ class DbtProject:
     @classmethod
     def load(cls, project_dir: Path, warehouse_name: str = "acme.duckdb", *, profiles_dir: Path | None = None,
              target: str | None = None) -> "DbtProject":
-        """The project in ``project_dir``: its ``target/manifest.json``, or one an in-process ``dbt parse`` writes.
+        """The project in ``project_dir``: its ``target/manifest.json`` when written for the target, else one an
+        in-process ``dbt parse`` writes for it.
 
         The profile is found as dbt finds it (``profiles_dir``, DBT_PROFILES_DIR, the project, ~/.dbt) and
         ``target`` chosen as dbt does; the packages must be installed already (the monitor never runs dbt deps).
@@ -58,13 +59,9 @@ class DbtProject:
             require_packages(project_dir)
             scratch = Path(tempfile.mkdtemp(prefix="incidentlab-monitor-"))
             atexit.register(shutil.rmtree, scratch, True)
-            own = project_dir / "target" / "manifest.json"
-            path = own if own.is_file() else _parse(project_dir, scratch, warehouse_name, found)
-            try:
-                manifest = json.loads(path.read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError) as exc:
-                raise IncidentLabError(f"{path} is not a readable manifest.json ({exc}); run `dbt parse` "
-                                       "to write it again.") from None
+            manifest = _own_manifest(project_dir, found)
+            if manifest is None:
+                manifest = _read(_parse(project_dir, scratch, warehouse_name, found))
             _projects.clear()
             _projects[key] = cls(project_dir, manifest, scratch / warehouse_name, found)
         return _projects[key]
@@ -168,6 +165,30 @@ class DbtProject:
         except DbtError as exc:
             raise IncidentLabError(f"dbt failed on the project in {self.dir}: "
                                    f"{one_line(getattr(exc, 'detail', exc))}") from None
+
+
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        raise IncidentLabError(f"{path} is not a readable manifest.json ({exc}); run `dbt parse` "
+                               "to write it again.") from None
+
+
+def _own_manifest(project_dir: Path, target: Target) -> dict | None:
+    """The project's ``target/manifest.json`` when it was written for ``target`` (its models are in the target's
+    schema, or a custom schema dbt derives from it); None when there is none, or it was written for another
+    target (``dbt run --target dev`` last): then the monitor parses the project for its own target."""
+    path = project_dir / "target" / "manifest.json"
+    if not path.is_file():
+        return None
+    manifest = _read(path)
+    name = manifest.get("metadata", {}).get("project_name")
+    schemas = {n.get("schema") for n in manifest.get("nodes", {}).values()
+               if n.get("resource_type") == "model" and n.get("package_name") == name}
+    if schemas and not any(s == target.schema or str(s).startswith(f"{target.schema}_") for s in schemas):
+        return None
+    return manifest
 
 
 def one_line(message) -> str:
