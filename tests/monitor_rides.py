@@ -4,7 +4,8 @@ Its profile lives outside the project (``DBT_PROFILES_DIR``), its target ``prod`
 (not ``main``), its marts stamp ``loaded_at`` with DuckDB's ``current_timestamp`` (a TIMESTAMPTZ), its
 packages.yml lists a ``git:`` package (installed in dbt_packages/, as ``dbt deps`` left it) and the course's
 run_history package, ``selectors.yml`` has a selector, there is no audit table, and ``stg_trips`` declares no
-``unique`` test (``fct_trips`` does, which the job's ``dbt run`` never runs). ``stage_stale`` and ``stage_fan_out`` stage the two incidents on it with real dbt runs.
+``unique`` test (``fct_trips`` does, which the job's ``dbt run`` never runs). ``stage_stale`` and
+``stage_fan_out`` stage the two incidents on it with real dbt runs.
 """
 
 from __future__ import annotations
