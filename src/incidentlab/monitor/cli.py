@@ -200,9 +200,11 @@ def _lint(ns: argparse.Namespace) -> int:
         print(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
         bad = [f for f in findings if f.verdict != "ok"]
-        print(f"incidentlab lint {ns.project_dir}: " + (f"{len(bad)} problem(s)" if bad else "OK"))
+        head = f"incidentlab lint {ns.project_dir}: " + (f"{len(bad)} problem(s)" if bad else "OK")
+        bullet = "- " if ns.format == "markdown" else "  "
+        print(f"### {head}\n" if ns.format == "markdown" else head)
         for f in findings:
-            print(f"  {f.verdict.upper():<4}  {f.message}")
+            print(f"{bullet}{f.verdict.upper():<4}  {f.message}")
     return VERDICT_CODES[worst(f.verdict for f in findings)]
 
 
@@ -246,9 +248,9 @@ def register(commands) -> None:
     m = _exits_3(commands.add_parser(
         "monitor", formatter_class=argparse.RawDescriptionHelpFormatter,
         help="check a warehouse and its dbt project: staleness, run durations and coverage, grain, reconciliation",
-        description="Run the monitor's checks on a module's built warehouse, or on any dbt project's warehouse "
-                    "(--project-dir and --warehouse), print the report and a drafted remediation (it changes "
-                    "nothing).", epilog=EXIT_CODES + "; --replay exits 0 when it has printed its table."))
+        description="Run the monitor's checks on a module's built warehouse, or on any dbt-duckdb project's "
+                    "(--project-dir: its profile target's warehouse, or --warehouse), print the report and a "
+                    "drafted remediation (it changes nothing).", epilog=EXIT_CODES + "; --replay exits 0 when it has printed its table."))
     m.add_argument("module", nargs="?", help="a module of the course (its built warehouse and its dbt project)")
     m.add_argument("--stage", help="the module's stage (default: the incident as found)")
     m.add_argument("--variant", metavar="NAME", help="one of the module's variants")
@@ -260,8 +262,8 @@ def register(commands) -> None:
     m.add_argument("--now", type=_moment, metavar="TS",
                    help="the moment to check at (default: the module's scenario now; the clock for --warehouse)")
     m.add_argument("--audit-table", metavar="TABLE",
-                   help="the orchestrator's audit log (default: dbt's own record from the run_history package or "
-                        "Elementary, else the module's, else raw_pipeline_runs when there is one)")
+                   help="the orchestrator's audit log (default: the module's; for --project-dir, dbt's own record "
+                        "from the run_history package or Elementary, else raw_pipeline_runs when there is one)")
     m.add_argument("--sla-hours", type=float, metavar="H", help="the SLA of marts without meta.sla_hours")
     m.add_argument("--check", action="append", metavar="NAME", help="run only this check (repeatable)")
     _selection_options(m)
