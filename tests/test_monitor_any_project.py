@@ -75,6 +75,9 @@ def test_the_stale_marts_incident_exits_2_and_names_the_marts(stale, capsys):
 
     code, out, _ = _run(capsys, stale, "monitor", "--format", "json")
     found = _findings(out)
+    (tests,), = _query(warehouse, "select invocation_id from analytics.dbt_invocations_history where command = 'test'")
+    assert not [key for key in found if key[1] == tests]  # dbt test built nothing, and is no phantom run
+    assert {s for (c, s) in found if c == "run_coverage"} == {p for (p,) in phantoms}
     coverage = found[("run_coverage", phantoms[0][0])]
     assert coverage["verdict"] == "fail" and coverage["evidence"]["left_out"] == marts
     duration = found[("duration_anomaly", phantoms[0][0])]

@@ -1,11 +1,13 @@
 {#-
-    record_invocation(results): the on-run-end hook. Appends one row to dbt_invocations_history (the command, its
-    --select/--exclude/--selector arguments, start, end, status) and one row per selected node to
+    record_invocation(results): the on-run-end hook of run, build, test, seed, snapshot and source freshness (the
+    monitor tells the job's runs from its checks by the command). Appends one row to dbt_invocations_history (the
+    command, its --select/--exclude/--selector arguments, start, end, status) and one row per selected node to
     dbt_node_results_history (status, start, end, seconds, rows affected and, for a table or incremental model
-    that ran, its row count and the sum of its meta.monitor_metric column). Times are TIMESTAMPTZ. Schema: var run_history_schema, else the target's schema.
+    that ran, its row count and the sum of its meta.monitor_metric column). Times are TIMESTAMPTZ.
+    Schema: var run_history_schema, else the target's schema.
 -#}
 {% macro record_invocation(results) -%}
-    {%- if not execute or flags.WHICH not in ("run", "build", "test", "seed", "snapshot") -%}
+    {%- if not execute or flags.WHICH not in ("run", "build", "test", "seed", "snapshot", "freshness", "source") -%}
         {{ return("") }}
     {%- endif -%}
     {%- set schema = var("run_history_schema", target.schema) -%}

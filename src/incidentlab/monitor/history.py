@@ -22,10 +22,14 @@ RUN_HISTORY = ("dbt_invocations_history", "dbt_node_results_history")  # written
 ELEMENTARY = ("dbt_invocations", "dbt_run_results")
 
 
+BUILDS = ("run", "build")  # the invocations that build models: the job's runs (test, seed, freshness… are not)
+
+
 @dataclass
 class History:
     runs: list[Run] = field(default_factory=list)
     source: str | None = None  # where the runs were read; None when the warehouse holds no history
+    commands: frozenset[str] = frozenset()  # every dbt command recorded (``freshness`` included), from dbt's record
 
     @property
     def none_note(self) -> str:
@@ -44,7 +48,9 @@ def read_history(con: duckdb.DuckDBPyConnection, now: dt.datetime, audit_table: 
     for tables, reader, label in ((RUN_HISTORY, _run_history, "dbt run_history package"),
                                   (ELEMENTARY, _elementary, "Elementary")):
         if all(has_table(con, t) for t in tables):
-            return History([r for r in reader(con) if r.ended_at <= now], label)
+            recorded = [r for r in reader(con) if r.ended_at <= now]
+            return History([r for r in recorded if r.command_name in BUILDS], label,
+                           frozenset(r.command_name for r in recorded))
     if has_table(con, DEFAULT_AUDIT_TABLE):
         return History(read_runs(con, DEFAULT_AUDIT_TABLE, now), f"audit table {DEFAULT_AUDIT_TABLE}")
     return History()

@@ -41,6 +41,7 @@ def draft(ctx: Context) -> dict:
     grain_failures = [f for f in ctx.result("grain") if f.verdict == "fail"]
     declared_unique = [f.subject for f in grain_failures if f.evidence.get("key_source") == "unique test"]
     fresh = [m for m in stale if _freshness_source(ctx, m)]
+    checks_freshness = bool({"freshness", "source"} & ctx.history.commands)
     job = []
     if declared_unique:
         commands = {run.command_name for run in built[-1:]}
@@ -50,8 +51,11 @@ def draft(ctx: Context) -> dict:
                    f"`unique` is declared on {', '.join(sorted(set(declared_unique)))} and `dbt build` runs it: "
                    "make a failed test stop the job (it failed and the job went on)")
     if fresh:
-        job.append(f"freshness is declared on {', '.join(fresh)} (source {', '.join(_freshness_source(ctx, m) for m in fresh)}) "
-                   "but no recorded run is `dbt source freshness`: run it after every job")
+        sources = ", ".join(_freshness_source(ctx, m) for m in fresh)
+        job.append(f"freshness is declared on {', '.join(fresh)} (source {sources}) and `dbt source freshness` "
+                   "ran: make its failure stop the job or page someone" if checks_freshness else
+                   f"freshness is declared on {', '.join(fresh)} (source {sources}) but no recorded run is "
+                   "`dbt source freshness`: run it after every job")
     if job:
         out["job"] = job
     tests = _tests(ctx, [m for m in stale if m not in fresh],
