@@ -127,7 +127,8 @@ def test_the_fan_out_exits_2_with_grain_row_counts_and_the_metric(fan_out, capsy
     rows, keys = _query(warehouse, "select count(*), count(distinct trip_id) from analytics.stg_trips")[0]
     assert rows > keys
     grain = found[("grain", "stg_trips")]  # no unique test: the key comes from the model's name
-    assert grain["verdict"] == "fail" and (grain["evidence"]["rows"], grain["evidence"]["distinct_keys"]) == (rows, keys)
+    assert grain["verdict"] == "fail"
+    assert (grain["evidence"]["rows"], grain["evidence"]["distinct_keys"]) == (rows, keys)
     assert "inferred" in grain["evidence"]["key_source"]
     assert found[("grain", "fct_trips")]["verdict"] == "fail"
     counts = [n for (n,) in _query(warehouse, """
@@ -234,8 +235,8 @@ def test_markdown_and_a_slack_webhook(stale, capsys):
     assert content_type == "application/json" and payload["text"].startswith("incidentlab monitor: FAIL")
     assert payload["blocks"][0]["type"] == "header" and "phantom success" in json.dumps(payload["blocks"])
 
-    code, _, err = _run(capsys, stale, "monitor", "--webhook", url)  # the server is gone
-    assert code == 3 and "not delivered" in err
+    code, out, err = _run(capsys, stale, "monitor", "--webhook", url)  # the server is gone: the report stands
+    assert code == 2 and out and len(err.strip().splitlines()) == 1 and "not delivered" in err
 
 
 def test_replay_on_the_project_from_its_own_history(stale, capsys):

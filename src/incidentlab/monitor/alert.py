@@ -16,7 +16,8 @@ ICONS = {"ok": "✅", "skip": "➖", "warn": "⚠️", "error": "❗", "fail": "
 def markdown(report) -> str:
     """The report as Markdown: a heading with the verdict, a table per check (worst first), the draft as code."""
     lines = [f"### incidentlab monitor: {ICONS[report.verdict]} {report.verdict.upper()} "
-             f"({report.now:%Y-%m-%d %H:%M})", "", "| check | subject | verdict | finding |", "| --- | --- | --- | --- |"]
+             f"({report.now:%Y-%m-%d %H:%M})", "",
+             "| check | subject | verdict | finding |", "| --- | --- | --- | --- |"]
     for f in sorted(report.findings, key=lambda f: -VERDICTS.index(f.verdict)):
         message = f.message.replace("|", "\\|")
         lines.append(f"| {f.check} | {f.subject} | {ICONS[f.verdict]} {f.verdict} | {message} |")
@@ -38,7 +39,8 @@ def slack_payload(report) -> dict:
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": body[:2900]}})
     draft = drafted.render(report.remediation)
     if draft:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": "```" + "\n".join(draft[1:])[:2800] + "```"}})
+        code = "```" + "\n".join(draft[1:])[:2800] + "```"
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": code}})
     return {"text": text, "blocks": blocks}
 
 

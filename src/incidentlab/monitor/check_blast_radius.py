@@ -36,7 +36,8 @@ def blast_radius(ctx: Context) -> list[Finding]:
     What a stale model is missing: its SQL, compiled by dbt now, runs on the warehouse as it stands; the rows
     it would hold past the model's newest date (its first DATE column) are the missing rows, with the sum of each
     numeric column over them (e.g. the missing revenue); the rows up to that date a rebuild would hold and the
-    model does not (``except all``, refresh columns aside) are rows changed in place. ``fail`` for each suspect, ``ok`` when there is none.
+    model does not (``except all``, refresh columns aside) are rows changed in place. ``fail`` for each
+    suspect, ``ok`` when there is none.
     """
     findings = []
     for model, why in suspects(ctx).items():

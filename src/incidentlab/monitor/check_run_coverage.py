@@ -12,10 +12,11 @@ def run_coverage(ctx: Context) -> list[Finding]:
     """The marts each run actually built, against all of them.
 
     Method: what a run built is what dbt recorded as run with success (the run_history package, Elementary), else
-    its selection resolved by dbt's own graph (``dbt ls``, in-process); the marts it did not build were left out. A green run (status success, exit
-    code 0) that left out marts is a phantom success. ``fail`` while a mart it left out has not been rebuilt since
-    the run started (refresh time as the staleness check reads it), ``warn`` once every one has been; fired at the
-    run's end. When no run left a mart out, one ``ok`` finding for the latest run.
+    its selection resolved by dbt's own graph (``dbt ls``, in-process); the marts it did not build were left out.
+    A green run (status success, exit code 0) that left out marts is a phantom success. ``fail`` while a mart it
+    left out has not been rebuilt since the run started (refresh time as the staleness check reads it), ``warn``
+    once every one has been; fired at the run's end. When no run left a mart out, one ``ok`` finding for the
+    latest run.
     """
     marts = set(ctx.project.marts)
     findings = []

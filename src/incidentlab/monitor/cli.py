@@ -92,7 +92,10 @@ def _print_report(ns: argparse.Namespace, report) -> None:
     fmt = "json" if ns.json else ns.format
     print({"json": report.to_json, "markdown": lambda: markdown(report), "text": report.render}[fmt]())
     if ns.webhook:
-        post_webhook(ns.webhook, slack_payload(report))
+        try:
+            post_webhook(ns.webhook, slack_payload(report))
+        except IncidentLabError as exc:  # the checks ran: the exit code stays the report's
+            print(f"incidentlab monitor: error: {exc}", file=sys.stderr)
 
 
 def _selection(ns: argparse.Namespace) -> tuple[str, ...]:
@@ -230,7 +233,7 @@ def _project_options(parser: argparse.ArgumentParser) -> None:
                         "the profile's target)")
 
 
-def _selection_options(parser: argparse.ArgumentParser, required: bool = False) -> None:
+def _selection_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--select", "-s", metavar="SELECTOR", help='a dbt selection, e.g. "staging.*" '
                         '(selection flags inside it, "+orders --exclude customers", are read as dbt reads them)')
     parser.add_argument("--exclude", metavar="SELECTOR", help="dbt's --exclude, passed through")
@@ -250,7 +253,8 @@ def register(commands) -> None:
         help="check a warehouse and its dbt project: staleness, run durations and coverage, grain, reconciliation",
         description="Run the monitor's checks on a module's built warehouse, or on any dbt-duckdb project's "
                     "(--project-dir: its profile target's warehouse, or --warehouse), print the report and a "
-                    "drafted remediation (it changes nothing).", epilog=EXIT_CODES + "; --replay exits 0 when it has printed its table."))
+                    "drafted remediation (it changes nothing).",
+        epilog=EXIT_CODES + "; --replay exits 0 when it has printed its table."))
     m.add_argument("module", nargs="?", help="a module of the course (its built warehouse and its dbt project)")
     m.add_argument("--stage", help="the module's stage (default: the incident as found)")
     m.add_argument("--variant", metavar="NAME", help="one of the module's variants")

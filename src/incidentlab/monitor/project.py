@@ -1,7 +1,8 @@
 """A dbt project as the monitor sees it: its own manifest.json and, for selectors, dbt's own selection (in-process).
 
 The monitor never writes into the project or the warehouse it watches: dbt's commands (``parse`` when the project
-has no ``target/manifest.json`` for the target, ``ls``, ``compile``) run against an empty scratch warehouse of the same file name
+has no ``target/manifest.json`` for the target, ``ls``, ``compile``) run against an empty scratch warehouse of the
+same file name
 (so compiled SQL names the same catalog) in a temporary folder of their own.
 """
 
