@@ -41,6 +41,7 @@ def test_elementarys_invocations_are_the_runs_with_the_nodes_that_ran(con):
     assert first.models_ran == {"stg_a", "fct_b"} and second.models_ran == {"stg_a"}
     assert second.command == "dbt run --select staging" and first.models_seconds == 3.0
     assert first.duration_seconds == 40 and first.green
+    assert first.run_date == STARTED.astimezone().replace(tzinfo=None)  # Elementary's UTC strings, in local time
 
 
 def test_a_named_audit_table_wins_and_must_exist(con):

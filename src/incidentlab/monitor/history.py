@@ -70,13 +70,15 @@ def _run_history(con: duckdb.DuckDBPyConnection) -> list[Run]:
 
 
 def _elementary(con: duckdb.DuckDBPyConnection) -> list[Run]:
+    """Elementary's invocations; its times are strings of UTC (dbt's run_started_at)."""
     invocations, columns = find_table(con, ELEMENTARY[0])
     results_table, _ = find_table(con, ELEMENTARY[1])
     excluded = "excluded" if "excluded" in columns else "null"
     selector = "yaml_selector" if "yaml_selector" in columns else "null"
     rows = con.execute(f"""
-        select invocation_id, cast(run_started_at as timestamp), 'success', command, selected, {excluded},
-               {selector}, epoch(cast(run_completed_at as timestamp)) - epoch(cast(run_started_at as timestamp))
+        select invocation_id, timezone('UTC', cast(run_started_at as timestamp)), 'success', command, selected,
+               {excluded}, {selector},
+               epoch(cast(run_completed_at as timestamp)) - epoch(cast(run_started_at as timestamp))
         from {invocations} order by run_started_at, invocation_id""").fetchall()
     results = _nodes(con, f"""select invocation_id, name, resource_type, lower(status), execution_time, null,
                               null from {results_table}""")

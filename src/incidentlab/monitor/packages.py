@@ -40,7 +40,7 @@ def require_packages(project_dir: Path) -> None:
     from incidentlab.dbt_runner import ensure_packages
     from incidentlab.paths import project_root
 
-    if (project_root() / "dbt") in project_dir.resolve().parents:
+    if (project_root() / "dbt").resolve() in project_dir.resolve().parents:
         ensure_packages(project_dir)
     missing = missing_packages(project_dir)
     if missing:
