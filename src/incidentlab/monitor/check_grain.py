@@ -78,9 +78,10 @@ def grain(ctx: Context) -> list[Finding]:
     """Rows against distinct keys, for every model with a key: declared (a ``unique`` test, ``meta.grain``) or
     inferred (``inferred_key``: its name's ``<entity>_id``, ``id``, a parent's key carried through).
 
-    Method: ``count(*)`` against ``count(distinct key)`` on the model as it stands in the warehouse; ``fail``
-    when there are more rows than keys (a fan-out), with the rows per key. A model with no key, or not in the
-    warehouse, is not checked.
+    Method: the rows with a key (nulls left out, as dbt's ``unique`` test does) against ``count(distinct key)``
+    on the model as it stands in the warehouse; more rows than keys is a fan-out, with the rows per key: ``fail``
+    for a declared key or one its name says, ``warn`` for a parent's key carried through (the model may have a
+    finer grain on purpose). A model with no key, or not in the warehouse, is not checked.
     """
     findings = []
     for model in sorted(ctx.project.models):
@@ -88,12 +89,15 @@ def grain(ctx: Context) -> list[Finding]:
             continue
         for key, source in grain_keys(ctx, model).items():
             columns = ", ".join(f'"{c}"' for c in key.split(","))
-            rows, keys = ctx.con.execute(
-                f"select count(*), count(distinct ({columns})) from {ctx.table(model)}").fetchone()
-            evidence = {"key": key, "key_source": source, "rows": rows, "distinct_keys": keys,
+            keyed = " and ".join(f'"{c}" is not null' for c in key.split(","))
+            rows, keys, nulls = ctx.con.execute(
+                f"select count(*) filter (where {keyed}), count(distinct ({columns})) filter (where {keyed}), "
+                f"count(*) filter (where not ({keyed})) from {ctx.table(model)}").fetchone()
+            evidence = {"key": key, "key_source": source, "rows": rows, "distinct_keys": keys, "null_keys": nulls,
                         "rows_per_key": round(rows / keys, 2) if keys else None}
             if rows > keys:
-                findings.append(Finding(NAME, model, "fail", f"{model} has {rows} rows for {keys} distinct {key} "
+                verdict = "warn" if source.startswith("key carried") else "fail"
+                findings.append(Finding(NAME, model, verdict, f"{model} has {rows} rows for {keys} distinct {key} "
                                         f"({rows / keys:.2f} rows per key, where its {source} says one): a "
                                         "fan-out.", evidence))
             else:
