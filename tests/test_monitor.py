@@ -103,7 +103,10 @@ def test_the_report_on_the_incident_names_the_missing_data_the_dashboards_and_th
 
     assert report.remediation["catch_up"] == "dbt run --select marts.*"
     assert report.remediation["orchestrator_command"].endswith("->  dbt run")
-    assert "loaded_at_field: updated_at" in report.remediation["tests"]
+    # the project declares the marts' freshness already: the draft says the job never checks it, adds no source
+    assert "tests" not in report.remediation
+    assert any("freshness is declared" in line and "dbt source freshness" in line
+               for line in report.remediation["job"])
 
     as_json = json.loads(report.to_json())
     assert as_json["exit_code"] == 2 and len(as_json["findings"]) == len(report.findings)

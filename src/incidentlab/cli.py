@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     top = parser()
     ns, extra = top.parse_known_args(argv)
-    if extra and ns.command in ("monitor", "coverage"):  # their usage errors exit 3 (2 is a failed check)
+    if extra and ns.command in ("monitor", "coverage", "lint"):  # their usage errors exit 3 (2 is a failed check)
         print(f"incidentlab {ns.command}: error: unrecognized arguments: {' '.join(extra)}", file=sys.stderr)
         return 3
     if extra:

@@ -102,9 +102,11 @@ def _missing_packages(project: Path) -> list[str]:
     entries = (yaml.safe_load(listed.read_text(encoding="utf-8")) or {}).get("packages") or []
     missing = []
     for entry in entries:
+        if "local" not in entry:
+            continue  # a hub or git package: `dbt deps` installs it with the network, never this module
         source = (project / entry.get("local", "")).resolve()
-        spec = yaml.safe_load((source / "dbt_project.yml").read_text(encoding="utf-8")) if "local" in entry else {}
-        name = spec.get("name") or entry.get("package", "?").split("/")[-1]
+        spec = yaml.safe_load((source / "dbt_project.yml").read_text(encoding="utf-8"))
+        name = spec.get("name")
         if not (project / "dbt_packages" / name).exists():
             missing.append(name)
     return missing

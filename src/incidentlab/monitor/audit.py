@@ -1,4 +1,4 @@
-"""The orchestrator's audit log, read from the warehouse: one row per dbt job run."""
+"""A run of the job (one dbt invocation), and the orchestrator's audit log read from the warehouse: one row per run."""
 
 from __future__ import annotations
 
@@ -8,19 +8,38 @@ from dataclasses import dataclass
 import duckdb
 
 from incidentlab.errors import IncidentLabError
+from incidentlab.monitor.timezones import local_naive
 from incidentlab.monitor.warehouse import find_table
 
 COLUMNS = ("run_id", "run_date", "status", "exit_code", "models_run", "duration_seconds")
 
 
 @dataclass(frozen=True)
+class NodeResult:
+    """One node an invocation selected, as dbt recorded it."""
+
+    name: str
+    resource_type: str
+    status: str
+    seconds: float
+    row_count: int | None = None
+    metric_sum: float | None = None
+
+
+@dataclass(frozen=True)
 class Run:
+    """One run: from the orchestrator's audit log (``models_run`` is its selection), or from dbt's own record
+    (then ``nodes`` holds what actually ran, and ``command_name`` the dbt command)."""
+
     run_id: str
     run_date: dt.datetime
     status: str
     exit_code: int
-    models_run: str
-    duration_seconds: int
+    models_run: str  # the selection: a --select value, ``all``, or selection arguments (``--select a --exclude b``)
+    duration_seconds: float
+    command_name: str = "run"
+    nodes: tuple[NodeResult, ...] | None = None
+    source: str = "audit log"
 
     @property
     def ended_at(self) -> dt.datetime:
@@ -38,12 +57,28 @@ class Run:
 
     @property
     def command(self) -> str:
-        return command_text(self.models_run)
+        return command_text(self.models_run, self.command_name)
+
+    @property
+    def models_ran(self) -> frozenset[str] | None:
+        """The models dbt built in this run (None when only the selection is known)."""
+        if self.nodes is None:
+            return None
+        return frozenset(n.name for n in self.nodes if n.resource_type == "model" and n.status == "success")
+
+    @property
+    def models_seconds(self) -> float | None:
+        """The models' summed execution time (dbt's own start-up left out), when dbt recorded it."""
+        if self.nodes is None:
+            return None
+        return round(sum(n.seconds for n in self.nodes if n.resource_type == "model"), 3)
 
 
-def command_text(models_run: str) -> str:
-    """The dbt command of an audit-log ``models_run`` (``all`` is a run without --select)."""
-    return "dbt run" if models_run == "all" else f"dbt run --select {models_run}"
+def command_text(models_run: str, command: str = "run") -> str:
+    """The dbt command of a run's selection (``all`` is a run without --select)."""
+    if models_run == "all":
+        return f"dbt {command}"
+    return f"dbt {command} {models_run}" if models_run.startswith("-") else f"dbt {command} --select {models_run}"
 
 
 def read_runs(con: duckdb.DuckDBPyConnection, table: str, now: dt.datetime) -> list[Run]:
@@ -54,5 +89,5 @@ def read_runs(con: duckdb.DuckDBPyConnection, table: str, now: dt.datetime) -> l
         raise IncidentLabError(f"the audit table {table} has no column {', '.join(missing)}; it needs "
                                f"{', '.join(COLUMNS)} (pass another with --audit-table).")
     rows = con.execute(f"select {', '.join(COLUMNS)} from {relation} order by run_date, run_id").fetchall()
-    runs = [Run(*row) for row in rows]
+    runs = [Run(*row[:1], local_naive(row[1]), *row[2:]) for row in rows]
     return [run for run in runs if run.ended_at <= now]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from incidentlab.monitor.context import Context
+from incidentlab.monitor.context import REFRESH_COLUMNS, Context
 from incidentlab.monitor.finding import Finding
 from incidentlab.monitor.warehouse import is_numeric
 
@@ -35,7 +35,9 @@ def blast_radius(ctx: Context) -> list[Finding]:
     Method: the downstream models and exposures (dashboards declared in dbt) come from the manifest's child map.
     What a stale model is missing: its SQL, compiled by dbt now, runs on the warehouse as it stands; the rows
     it would hold past the model's newest date (its first DATE column) are the missing rows, with the sum of each
-    numeric column over them (e.g. the missing revenue). ``fail`` for each suspect, ``ok`` when there is none.
+    numeric column over them (e.g. the missing revenue); the rows up to that date a rebuild would hold and the
+    model does not (``except all``, refresh columns aside) are rows changed in place. ``fail`` for each
+    suspect, ``ok`` when there is none.
     """
     findings = []
     for model, why in suspects(ctx).items():
@@ -51,6 +53,9 @@ def blast_radius(ctx: Context) -> list[Finding]:
             totals = ", ".join(f"{k} {v:,.2f}".rstrip("0").rstrip(".") for k, v in evidence["missing_totals"].items())
             missing = f"; it is missing {evidence['missing_rows']} row(s) after {evidence['newest_date']}" + (
                 f" ({totals})" if totals else "")
+        if evidence.get("changed_rows"):
+            missing += (f"; {evidence['changed_rows']} row(s) up to {evidence['newest_date']} would differ if "
+                        "rebuilt now (changed in place)")
         findings.append(Finding(NAME, model, "fail", f"{model} ({'; '.join(why)}) {reach}{missing}.", evidence))
     if not findings:
         findings.append(Finding(NAME, "project", "ok", "no model is stale or wrong: nothing downstream is hit."))
@@ -69,4 +74,19 @@ def _missing(ctx: Context, model: str) -> dict:
     row = ctx.con.execute(f'select count(*){sums} from ({rebuilt}) as rebuilt '
                           f'where ? is null or "{date_column}" > ?', [newest, newest]).fetchone()
     return {"date_column": date_column, "newest_date": str(newest) if newest else None, "missing_rows": row[0],
-            "missing_totals": {c: float(v or 0) for c, v in zip(numeric, row[1:])}}
+            "missing_totals": {c: float(v or 0) for c, v in zip(numeric, row[1:])},
+            "changed_rows": _changed(ctx, model, rebuilt, date_column, newest)}
+
+
+def _changed(ctx: Context, model: str, rebuilt: str, date_column: str, newest) -> int | None:
+    """Rows up to the model's newest date that a rebuild would hold and the model does not: rows changed in place
+    (a late row, a corrected amount), compared on every column but the refresh time; None when nothing to compare."""
+    if newest is None:
+        return None
+    columns = ", ".join(f'"{c}"' for c in ctx.columns(model) if c not in REFRESH_COLUMNS)
+    return ctx.con.execute(f"""
+        select count(*) from (
+            select {columns} from ({rebuilt}) as rebuilt where "{date_column}" <= ?
+            except all
+            select {columns} from {ctx.table(model)}
+        )""", [newest]).fetchone()[0]

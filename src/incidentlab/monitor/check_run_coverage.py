@@ -9,19 +9,21 @@ NAME = "run_coverage"
 
 
 def run_coverage(ctx: Context) -> list[Finding]:
-    """Each run's ``models_run`` resolved by dbt's own graph (``dbt ls --select``, in-process) against the marts.
+    """The marts each run actually built, against all of them.
 
-    Method: the marts a run's selector does not select were left out by it. A green run (status success, exit
-    code 0) that left out marts is a phantom success. ``fail`` while a mart it left out has not been rebuilt since
-    the run started (refresh time as the staleness check reads it), ``warn`` once every one has been; fired at the
-    run's end. When no run left a mart out, one ``ok`` finding for the latest run.
+    Method: what a run built is what dbt recorded as run with success (the run_history package, Elementary), else
+    its selection resolved by dbt's own graph (``dbt ls``, in-process); the marts it did not build were left out.
+    A green run (status success, exit code 0) that left out marts is a phantom success. ``fail`` while a mart it
+    left out has not been rebuilt since the run started (refresh time as the staleness check reads it), ``warn``
+    once every one has been; fired at the run's end. When no run left a mart out, one ``ok`` finding for the
+    latest run.
     """
     marts = set(ctx.project.marts)
     findings = []
     for run in ctx.runs:
         if not run.built:
             continue
-        left_out = sorted(marts - ctx.project.select(run.models_run))
+        left_out = sorted(marts - ctx.built_by(run))
         if not left_out:
             continue
         stale = [m for m in left_out if (ctx.refreshed_at(m)[0] or run.run_date) <= run.run_date]
@@ -37,6 +39,6 @@ def run_coverage(ctx: Context) -> list[Finding]:
     if not findings:
         last = next((run for run in reversed(ctx.runs) if run.built), None)
         subject = last.run_id if last else "audit log"
-        findings.append(Finding(NAME, subject, "ok", f"every run of the audit log reached all {len(marts)} marts.",
+        findings.append(Finding(NAME, subject, "ok", f"every recorded run reached all {len(marts)} marts.",
                                 {"runs": sum(run.built for run in ctx.runs), "marts": sorted(marts)}))
     return findings

@@ -1,12 +1,16 @@
-"""The monitor's checks, by name, in the order they run."""
+"""The monitor's checks, by name, in the order they run, and how one runs on its own."""
 
+from incidentlab.errors import IncidentLabError
 from incidentlab.monitor.check_blast_radius import blast_radius
 from incidentlab.monitor.check_duration_anomaly import duration_anomaly
 from incidentlab.monitor.check_grain import grain
+from incidentlab.monitor.check_metric_jump import metric_jump
 from incidentlab.monitor.check_reconciliation import reconciliation
+from incidentlab.monitor.check_row_count import row_count
 from incidentlab.monitor.check_run_coverage import run_coverage
 from incidentlab.monitor.check_selector_coverage import selector_coverage
 from incidentlab.monitor.check_staleness import staleness
+from incidentlab.monitor.finding import Finding, NotChecked
 
 CHECKS = {
     "staleness": staleness,
@@ -14,6 +18,29 @@ CHECKS = {
     "run_coverage": run_coverage,
     "selector_coverage": selector_coverage,
     "grain": grain,
+    "row_count": row_count,
+    "metric_jump": metric_jump,
     "reconciliation": reconciliation,
     "blast_radius": blast_radius,  # last: it reads the others' findings
 }
+NEEDS_HISTORY = ("duration_anomaly", "run_coverage", "row_count")
+
+
+def run_one(name: str, ctx) -> list[Finding]:
+    """Check ``name``'s findings; a check that cannot run is one ``skip`` finding, one that breaks one ``error``
+    finding, with one plain line (never a traceback)."""
+    if name in NEEDS_HISTORY and ctx.history.source is None:
+        return [Finding(name, "run history", "skip", f"not checked: {ctx.history.none_note}.")]
+    try:
+        return CHECKS[name](ctx)
+    except NotChecked as exc:
+        return [Finding(name, "project", "skip", f"not checked: {exc}")]
+    except Exception as exc:  # noqa: BLE001 (each check is isolated: the report goes on)
+        return [Finding(name, "check", "error", f"{name} could not run: {plain(exc)}")]
+
+
+def plain(exc: BaseException) -> str:
+    """An exception as one line: its message's first line, without dbt's or DuckDB's class prefixes."""
+    text = str(getattr(exc, "detail", None) or exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line if isinstance(exc, IncidentLabError) else f"{type(exc).__name__}: {line}"

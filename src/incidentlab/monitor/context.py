@@ -9,11 +9,13 @@ import duckdb
 
 from incidentlab.monitor.audit import Run
 from incidentlab.monitor.finding import Finding
+from incidentlab.monitor.history import History
 from incidentlab.monitor.project import DbtProject
+from incidentlab.monitor.timezones import local_naive
 from incidentlab.monitor.warehouse import columns_of, quoted
 
 # Columns that hold when dbt last rebuilt a table (the first one a model has is used; meta.refreshed_at_column wins).
-REFRESH_COLUMNS = ("_refreshed_at", "refreshed_at", "updated_at", "_updated_at")
+REFRESH_COLUMNS = ("_refreshed_at", "refreshed_at", "updated_at", "_updated_at", "loaded_at", "_loaded_at")
 
 
 @dataclass
@@ -21,9 +23,19 @@ class Context:
     con: duckdb.DuckDBPyConnection
     project: DbtProject
     now: dt.datetime
-    runs: list[Run]
+    history: History
     sla_hours: float | None = None
+    selectors: tuple[str, ...] = ()  # the selections selector_coverage checks (default: the latest run's)
     results: dict[str, list[Finding]] = field(default_factory=dict)  # each check's findings, once it has run
+
+    @property
+    def runs(self) -> list[Run]:
+        return self.history.runs
+
+    def built_by(self, run: Run) -> frozenset[str]:
+        """The models ``run`` built: what dbt recorded as run, else its selection resolved by dbt's graph."""
+        ran = run.models_ran
+        return ran if ran is not None else self.project.select(run.models_run)
 
     def columns(self, model: str) -> dict[str, str]:
         """The model's columns in the warehouse ({} when it was never built)."""
@@ -51,16 +63,16 @@ class Context:
         column = named if named in columns else next((c for c in REFRESH_COLUMNS if c in columns), None)
         if column:
             value = self.con.execute(f'select max("{column}") from {self.table(model)}').fetchone()[0]
-            return value, f"column {column}"
+            return local_naive(value), f"column {column}"
         for run in reversed(self.runs):
-            if run.built and model in self.project.select(run.models_run):
-                return run.run_date, f"audit log {run.run_id}"
-        return None, "no refresh column and no run of the audit log built it"
+            if run.built and model in self.built_by(run):
+                return run.run_date, f"{run.source} {run.run_id}"
+        return None, "no refresh column and no recorded run built it"
 
     def result(self, check: str) -> list[Finding]:
         """``check``'s findings, running it first if it has not run yet."""
         if check not in self.results:
-            from incidentlab.monitor.checks import CHECKS
+            from incidentlab.monitor.checks import run_one
 
-            self.results[check] = CHECKS[check](self)
+            self.results[check] = run_one(check, self)
         return self.results[check]

@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-VERDICTS = ("ok", "warn", "fail")  # from best to worst
+from incidentlab.errors import IncidentLabError
+
+VERDICTS = ("ok", "skip", "warn", "error", "fail")  # from best to worst
+# skip: the check had nothing to read (no run history…); error: the check broke (one plain line says why).
+# Neither is a problem of the data: skip counts as ok, error as warn (see report.EXIT_CODES).
+ALARMS = ("warn", "fail")  # what fires an alert
 
 
 @dataclass(frozen=True)
@@ -35,3 +40,12 @@ class Finding:
 def worst(verdicts) -> str:
     """The worst of ``verdicts`` ("ok" when there are none)."""
     return max(verdicts, key=VERDICTS.index, default="ok")
+
+
+def worst_alarm(verdicts) -> str:
+    """The worst of ``verdicts`` that is a problem of the data: "warn", "fail", else "ok"."""
+    return worst(v for v in verdicts if v in ALARMS)
+
+
+class NotChecked(IncidentLabError):
+    """What a check raises when the warehouse or project lacks what it reads: a ``skip`` finding."""

@@ -17,7 +17,9 @@ def draft(ctx: Context) -> dict:
       folder selector (``marts.*``) when dbt says it selects exactly those, else by name;
     - a rebuild of each wrong model and what reads it (``dbt build --select model+``), once its SQL is fixed;
     - tests: a freshness test of each stale mart (a dashboard source with its SLA) and a ``unique`` test of
-      each model whose grain failed.
+      each model whose grain failed, unless the project declares them already;
+    - ``job``: what the job does not run of what the project declares (a ``unique`` test under ``dbt run``,
+      freshness that ``dbt source freshness`` must check).
     """
     out: dict = {}
     coverage = [f for f in ctx.result("run_coverage") if f.verdict != "ok"]
@@ -36,10 +38,42 @@ def draft(ctx: Context) -> dict:
     if wrong:
         roots = [m for m in wrong if not any(m in ctx.project.downstream(o)[0] for o in wrong if o != m)]
         out["rebuild"] = f"dbt build --select {' '.join(f'{m}+' for m in roots)}  (after fixing {', '.join(roots)})"
-    tests = _tests(ctx, stale, [f for f in ctx.result("grain") if f.verdict == "fail"])
+    grain_failures = [f for f in ctx.result("grain") if f.verdict == "fail"]
+    declared_unique = [f.subject for f in grain_failures if f.evidence.get("key_source") == "unique test"]
+    fresh = [m for m in stale if _freshness_source(ctx, m)]
+    checks_freshness = bool({"freshness", "source"} & ctx.history.commands)
+    job = []
+    if declared_unique:
+        commands = {run.command_name for run in built[-1:]}
+        runs = " and ".join(sorted(commands)) or "run"
+        job.append(f"`unique` is declared on {', '.join(sorted(set(declared_unique)))} but the job runs "
+                   f"`dbt {runs}`, which runs no test: use `dbt build`" if "build" not in commands else
+                   f"`unique` is declared on {', '.join(sorted(set(declared_unique)))} and `dbt build` runs it: "
+                   "make a failed test stop the job (it failed and the job went on)")
+    if fresh:
+        sources = ", ".join(_freshness_source(ctx, m) for m in fresh)
+        job.append(f"freshness is declared on {', '.join(fresh)} (source {sources}) and `dbt source freshness` "
+                   "ran: make its failure stop the job or page someone" if checks_freshness else
+                   f"freshness is declared on {', '.join(fresh)} (source {sources}) but no recorded run is "
+                   "`dbt source freshness`: run it after every job")
+    if job:
+        out["job"] = job
+    tests = _tests(ctx, [m for m in stale if m not in fresh],
+                   [f for f in grain_failures if f.subject not in declared_unique])
     if tests:
         out["tests"] = tests
     return out
+
+
+def _freshness_source(ctx: Context, mart: str) -> str | None:
+    """``source_name.table`` of a source the project declares on ``mart``'s relation with a freshness, or None."""
+    schema, name = ctx.project.relation(mart)
+    for node in ctx.project.manifest.get("sources", {}).values():
+        freshness = node.get("freshness") or {}
+        if (node.get("schema"), node.get("identifier") or node["name"]) == (schema, name) and (
+                freshness.get("error_after", {}).get("count") or freshness.get("warn_after", {}).get("count")):
+            return f"{node['source_name']}.{node['name']}"
+    return None
 
 
 def _selector(ctx: Context, models: list[str]) -> str:
@@ -86,6 +120,10 @@ def render(remediation: dict) -> list[str]:
         lines.append(f"  catch-up run:         {remediation['catch_up']}")
     if "rebuild" in remediation:
         lines.append(f"  rebuild:              {remediation['rebuild']}")
+    for line in remediation.get("job", []):
+        lines.append(f"  the job:              {line}")
+    if "note" in remediation:
+        lines.append(f"  {remediation['note']}")
     if "tests" in remediation:
         lines.append("  tests to add (YAML):")
         lines += [f"    {line}" for line in remediation["tests"].rstrip().splitlines()]

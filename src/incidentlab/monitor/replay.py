@@ -57,6 +57,7 @@ def replay(module: str, *, sla_hours: float | None = None) -> Replay:
     from incidentlab.build import build, stand_at
     from incidentlab.datasets import load_scenario
     from incidentlab.monitor.checks import CHECKS
+    from incidentlab.monitor.finding import worst_alarm
     from incidentlab.monitor.report import run_checks
 
     scenario = load_scenario(module)
@@ -74,8 +75,7 @@ def replay(module: str, *, sla_hours: float | None = None) -> Replay:
         report = run_checks(con, replayed.dbt_project, now=checked_at, audit_table=replayed.audit_table,
                             sla_hours=sla_hours)
         for check in CHECKS:
-            verdict = max((f.verdict for f in report.findings if f.check == check), default="ok",
-                          key=("ok", "warn", "fail").index)
+            verdict = worst_alarm(f.verdict for f in report.findings if f.check == check)
             verdicts.append({"run_id": run_id, "checked_at": checked_at, "check": check, "verdict": verdict})
             if verdict != "ok" and first[check] is None:
                 first[check] = (checked_at, run_id)

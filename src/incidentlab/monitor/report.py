@@ -11,15 +11,15 @@ import duckdb
 
 from incidentlab.errors import IncidentLabError
 from incidentlab.monitor import remediation as drafted
-from incidentlab.monitor.audit import read_runs
-from incidentlab.monitor.checks import CHECKS
+from incidentlab.monitor.checks import CHECKS, plain
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import VERDICTS, Finding, worst
+from incidentlab.monitor.history import read_history
 from incidentlab.monitor.project import DbtProject
 from incidentlab.monitor.warehouse import warehouse_file
 
-EXIT_CODES = {"ok": 0, "warn": 1, "fail": 2}
-USAGE_ERROR = 3  # bad arguments or input: nothing was checked
+EXIT_CODES = {"ok": 0, "skip": 0, "warn": 1, "error": 1, "fail": 2}
+USAGE_ERROR = 3  # bad arguments or input, or no check could run: nothing was checked
 
 
 @dataclass
@@ -30,12 +30,14 @@ class Report:
 
     @property
     def verdict(self) -> str:
-        """The worst verdict of the findings."""
-        return worst(f.verdict for f in self.findings)
+        """The worst verdict of the findings (a check that was skipped is not a problem: ok)."""
+        return worst("ok" if f.verdict == "skip" else f.verdict for f in self.findings)
 
     @property
     def exit_code(self) -> int:
-        """0 ok, 1 warn, 2 fail: what an orchestrator can gate on."""
+        """0 ok, 1 warn (or a check broke), 2 fail, 3 when no check could run: what an orchestrator gates on."""
+        if self.findings and all(f.verdict in ("error", "skip") for f in self.findings):
+            return USAGE_ERROR
         return EXIT_CODES[self.verdict]
 
     def to_json(self) -> str:
@@ -68,24 +70,30 @@ def run_checks(
     project_dir: Path,
     *,
     now: dt.datetime,
-    audit_table: str = "raw_pipeline_runs",
+    audit_table: str | None = None,
     sla_hours: float | None = None,
     checks: list[str] | None = None,
     selectors: tuple[str, ...] = (),
+    profiles_dir: Path | None = None,
+    target: str | None = None,
 ) -> Report:
     """Run ``checks`` (default: all of ``CHECKS``) on the warehouse ``con`` has open, for dbt project ``project_dir``.
 
-    Only the audit log's runs that had ended by ``now`` are read. ``sla_hours`` is the SLA of marts without a
-    ``meta.sla_hours``; ``selectors``, the selectors ``selector_coverage`` checks (default: the latest run's).
+    The run history (see ``history.read_history``: dbt's own record, Elementary's, or ``audit_table``) is read
+    up to ``now``. ``sla_hours`` is the SLA of marts without a ``meta.sla_hours``; ``selectors``, the selections
+    ``selector_coverage`` checks (default: the latest run's). Each check runs on its own: one that needs what the
+    warehouse lacks is a ``skip`` finding, one that breaks an ``error`` finding, each with one plain line.
     """
     unknown = [c for c in checks or [] if c not in CHECKS]
     if unknown:
         raise IncidentLabError(f"no check named {', '.join(unknown)}; the checks are {', '.join(CHECKS)}.")
-    project = DbtProject.load(Path(project_dir), warehouse_file(con).name)
-    ctx = Context(con, project, now, read_runs(con, audit_table, now), sla_hours)
+    project = DbtProject.load(Path(project_dir), warehouse_file(con).name, profiles_dir=profiles_dir, target=target)
+    ctx = Context(con, project, now, read_history(con, now, audit_table), sla_hours, selectors=tuple(selectors))
     findings = []
     for name in checks or list(CHECKS):
-        if name == "selector_coverage":
-            ctx.results[name] = CHECKS[name](ctx, tuple(selectors))
         findings += ctx.result(name)
-    return Report(findings, now, drafted.draft(ctx))
+    try:
+        remediation = drafted.draft(ctx)
+    except Exception as exc:  # noqa: BLE001 (the findings stand without a draft)
+        remediation = {"note": f"no remediation could be drafted: {plain(exc)}"}
+    return Report(findings, now, remediation)

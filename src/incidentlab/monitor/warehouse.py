@@ -51,3 +51,9 @@ def quoted(schema: str, name: str) -> str:
 
 def is_numeric(sql_type: str) -> bool:
     return sql_type.upper() in NUMERIC or sql_type.upper().startswith("DECIMAL")
+
+
+def has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether the open database has a table or view named ``table`` (in any schema)."""
+    return bool(con.execute("select 1 from information_schema.tables where table_catalog = current_database() "
+                            "and table_name = ? limit 1", [table]).fetchone())
