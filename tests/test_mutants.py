@@ -180,6 +180,9 @@ def test_a_broken_equivalents_file_names_the_file(tmp_path, monkeypatch):
     (tmp_path / "grading" / "m" / "equivalent_mutants.toml").write_text('[q]\n"count@final#1" = ""\n')
     with pytest.raises(IncidentLabError, match="one-line reason"):
         read_equivalents("m")
+    (tmp_path / "grading" / "m" / "equivalent_mutants.toml").write_text('[qq]\n"count@final#1" = "same"\n')
+    with pytest.raises(IncidentLabError, match=r"\[qq\] is not a question of m; known: q"):
+        read_equivalents("m", ["q"])
 
 
 def test_the_command_names_an_unknown_module_or_question_in_one_line(warehouses):
@@ -227,7 +230,7 @@ def _analysed(module: str, question: str):
 def test_every_survivor_is_killed_or_declared_equivalent(warehouses, module, question):
     analysis = _analysed(module, question)
     assert analysis.counted >= 5, f"{module}.{question}: only {analysis.counted} mutants ran"
-    state = standing(analysis, read_equivalents(module).get(question, {}))
+    state = standing(analysis, read_equivalents(module, [q.name for q in load(module)]).get(question, {}))
     assert not state.stale and not state.too_many, state.problems()
     listed = set(_gaps().get(module, {}).get(question, []))
     unlisted = [i for i in state.undeclared if i not in listed]

@@ -144,8 +144,13 @@ def analyse(module: str, question: str | None = None, workers: int | None = None
     bar = tqdm(total=len(tasks), desc=f"mutants {module}", unit="mutant", disable=not progress, leave=False)
     try:
         if workers == 1:
-            results = map(_judge, tasks)
-            _collect(results, by_name, bar)
+            try:
+                _collect(map(_judge, tasks), by_name, bar)
+            finally:  # no connection outlives the analysis in the caller's process
+                for warehouse in _warehouses.values():
+                    warehouse.con.close()
+                _warehouses.clear()
+                _expected.clear()
         else:
             with multiprocessing.get_context("spawn").Pool(workers) as pool:
                 _collect(pool.imap_unordered(_judge, tasks, chunksize=8), by_name, bar)

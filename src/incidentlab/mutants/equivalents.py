@@ -27,8 +27,9 @@ def equivalents_file(module: str) -> Path:
     return project_root() / "grading" / module / FILE
 
 
-def read_equivalents(module: str) -> dict[str, dict[str, str]]:
-    """question -> mutant id -> reason; empty when the module declares none."""
+def read_equivalents(module: str, questions: list[str] | None = None) -> dict[str, dict[str, str]]:
+    """question -> mutant id -> reason; empty when the module declares none. With ``questions`` (the module's),
+    a table that names none of them is an error (a typo would declare nothing)."""
     path = equivalents_file(module)
     if not path.is_file():
         return {}
@@ -39,6 +40,9 @@ def read_equivalents(module: str) -> dict[str, dict[str, str]]:
         raise IncidentLabError(f"{where}: {exc}; fix the file (one table per question, `\"<mutant id>\" = "
                                "\"<reason>\"`)") from None
     for question, entries in data.items():
+        if questions is not None and question not in questions:
+            raise IncidentLabError(f"{where}: [{question}] is not a question of {module}; known: "
+                                   f"{', '.join(questions)}")
         if not isinstance(entries, dict):
             raise IncidentLabError(f"{where}: `{question}` must be a table [{question}] of mutant ids and reasons")
         for mutant_id, reason in entries.items():

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from incidentlab.exercises import load
 from incidentlab.mutants.analysis import FAILED, ModuleAnalysis
 from incidentlab.mutants.equivalents import Standing, read_equivalents, standing
 from incidentlab.mutants.generate import diff
 
 
 def standings(analysis: ModuleAnalysis) -> list[Standing]:
-    declared = read_equivalents(analysis.module)
+    declared = read_equivalents(analysis.module, [q.name for q in load(analysis.module)])
     return [standing(q, declared.get(q.question, {})) for q in analysis.questions]
 
 
