@@ -85,8 +85,8 @@ def toy() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect()
     con.execute("create table items_table (name varchar, kind varchar, flag boolean, amount integer, "
                 "started timestamp, finished timestamp)")
-    con.execute("insert into items_table values ('b', 'x', true, 4, '2024-01-02', '2024-01-03'), "
-                "('c', 'x', false, 12, '2024-01-04', '2024-01-05')")
+    con.execute("insert into items_table values ('x_b', 'x', true, 4, '2024-01-02', '2024-01-03'), "
+                "('x_c', 'x', false, 12, '2024-01-04', '2024-01-05')")
     con.execute("create table edges (parent varchar, child varchar)")
     con.execute("insert into edges values ('a', 'b'), ('b', 'c'), ('c', 'd'), ('d', 'e'), ('e', 'f')")
     yield con
@@ -106,7 +106,7 @@ def test_every_family_of_mistakes_makes_mutants(toy):
                 "union", "group-by-dropped", "partition-dropped", "order-dropped", "order-direction",
                 "round-digits", "round-removed", "integer-division", "literal", "interval", "lower-removed",
                 "trim-removed", "coalesce-removed", "sibling-column", "unrolled-1", "unrolled-2", "unrolled-3",
-                "unrolled-4", "typed-in-value", "typed-in-list"}
+                "unrolled-4", "typed-in-value", "typed-in-list", "name-pattern"}
     assert expected <= operators, sorted(expected - operators)
 
 
@@ -147,6 +147,17 @@ def test_a_scalar_subquery_is_replaced_by_its_value_and_a_column_by_a_sibling_of
     assert any("finished < finished" in s or "started < started" in s for s in siblings)  # a time for a time
     assert any("kind AS name" in s for s in siblings)  # a projection keeps its name
     assert not any("amount AS name" in s or "flag AS name" in s for s in siblings)  # only the same type
+
+
+def test_a_condition_is_replaced_by_the_name_pattern_its_rows_share(toy):
+    toy.execute("create table nodes (name varchar, folder varchar)")
+    toy.execute("insert into nodes values ('stg_a', 'staging'), ('stg_b', 'staging'), ('fct_c', 'marts')")
+    columns = {"main.nodes": {"name": "VARCHAR", "folder": "VARCHAR"}}
+    ctx = KeyContext(columns=columns, rows_of=lambda sql: toy.execute(sql).fetchall())
+    key = "select name from nodes where folder = 'staging'"
+    patterns = [m.sql for m in mutants_of("q", key, ctx) if m.operator == "name-pattern"]
+    assert len(patterns) == 1 and "name LIKE 'stg_%'" in patterns[0]
+    assert toy.execute(patterns[0]).fetchall() == toy.execute(key).fetchall()  # the accident it stands for
 
 
 def test_a_key_sqlglot_cannot_read_is_named():

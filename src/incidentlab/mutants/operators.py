@@ -325,6 +325,58 @@ def sibling_column(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
         yield "sibling-column", change
 
 
+def _common_prefix(values: list) -> str:
+    texts = [v for v in values if isinstance(v, str)]
+    if not texts or len(texts) != len(values):
+        return ""
+    prefix = texts[0]
+    for text in texts[1:]:
+        while not text.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix
+
+
+def _whole_condition(node: exp.Expression) -> exp.Expression:
+    """The `where` the comparison is a term of (its other terms pick the rows too), or the comparison alone."""
+    where = node.find_ancestor(exp.Where, exp.Select)
+    return where.this if isinstance(where, exp.Where) else node
+
+
+def _unqualified(condition: exp.Expression) -> exp.Expression:
+    condition = condition.copy()
+    for column in condition.find_all(exp.Column):
+        column.set("table", None)
+    return condition
+
+
+def name_pattern(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
+    """`x = 'value'` replaced by a name pattern that picks the same rows on the question's warehouse: a name
+    column of the table (`name`, `*_name`) starting with what all those rows share there (a folder by a name
+    prefix). Ids and other texts are left alone: their prefixes are typed-in values or the id's own scheme."""
+    if type(node) is not exp.EQ or ctx.rows_of is None:
+        return
+    column, value = node.this, node.expression
+    if not (isinstance(column, exp.Column) and isinstance(value, exp.Literal) and value.is_string):
+        return
+    name = column.name.lower()
+    for table, columns in ctx.columns.items():
+        if name not in columns:
+            continue
+        for other, kind in columns.items():
+            if other == name or kind != "VARCHAR" or not (other == "name" or other.endswith("_name")):
+                continue
+            try:
+                rows = ctx.rows_of(exp.select(exp.column(other)).from_(table).where(
+                    _unqualified(_whole_condition(node))).sql(dialect="duckdb"))
+            except Exception:  # noqa: BLE001 - a table the probe cannot read makes no mutant
+                continue
+            prefix = _common_prefix([row[0] for row in rows])
+            if len(prefix) >= 2:
+                yield "name-pattern", lambda copy, other=other, prefix=prefix: copy.replace(exp.Like(
+                    this=exp.column(other, table=copy.this.table or None),
+                    expression=exp.Literal.string(prefix.replace("%", "") + "%")))  # as a student writes it: `_` unescaped
+
+
 def _scalar(node: exp.Expression) -> bool:
     return (isinstance(node, exp.Subquery) and not isinstance(node.parent, exp.From | exp.Join | exp.In)
             and node.find_ancestor(exp.CTE, exp.Select) is not None)
@@ -402,4 +454,4 @@ def unrolled(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
 
 
 OPERATORS = (comparison, boundary, join_kind, conjunct, disjunct, count, aggregate, distinct, grouping, ordering,
-             rounding, division, literal, function_removed, sibling_column, unrolled, typed_in)
+             rounding, division, literal, function_removed, sibling_column, name_pattern, unrolled, typed_in)
