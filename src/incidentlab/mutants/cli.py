@@ -14,7 +14,9 @@ def _run(ns: argparse.Namespace) -> int:
     from incidentlab.mutants.analysis import analyse
     from incidentlab.mutants.report import as_json, as_text
 
-    modules = [ns.module] if ns.module else module_names()
+    from incidentlab.exercises import modules as graded_modules
+
+    modules = [ns.module] if ns.module else [m for m in module_names() if m in graded_modules()]
     if ns.module and ns.module not in module_names():
         raise IncidentLabError(f"no module named {ns.module!r}; known: {', '.join(module_names())}")
     if ns.question and not ns.module:
