@@ -22,7 +22,7 @@ from incidentlab.errors import IncidentLabError
 from incidentlab.exercises import load, modules as graded_modules
 from incidentlab.mutants.analysis import KILLED, SURVIVED, QuestionAnalysis, analyse
 from incidentlab.mutants.equivalents import read_equivalents, standing
-from incidentlab.mutants.generate import KeyParseError, Mutant, mutants_of
+from incidentlab.mutants.generate import KeyParseError, Mutant, diff, mutants_of
 from incidentlab.mutants.operators import KeyContext
 
 EVERY_QUESTION = os.environ.get("INCIDENTLAB_MUTANTS_ALL") == "1"
@@ -121,6 +121,10 @@ def test_mutants_are_distinct_never_the_key_and_their_ids_stable(toy):
     assert all(m.sql.strip() != TOY_KEY.strip() for m in first)
     changed = [m for m in first if m.operator == "comparison"]
     assert any(toy.execute(m.sql).fetchall() != plain for m in changed)
+    added = next(m for m in first if m.operator == "distinct")
+    lines = diff(TOY_KEY, added)
+    assert lines[:2] == ["- SELECT", "+ SELECT DISTINCT"] and lines[2].endswith("…"), lines  # where it is
+    assert diff(TOY_KEY, changed[0])[0].startswith("- ") and diff(TOY_KEY, changed[0])[-1].startswith("+ ")
 
 
 def test_the_final_order_is_dropped_only_where_the_question_asks_for_an_order(toy):

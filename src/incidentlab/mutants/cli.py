@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 
 from incidentlab.errors import IncidentLabError
@@ -28,11 +29,21 @@ def _run(ns: argparse.Namespace) -> int:
         ok = ok and report["ok"]
         if ns.json:
             reports.append(report)
-        else:
-            print("\n".join(as_text(analysis)), flush=True)
-    if ns.json:
-        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=2))
+        elif not _printed("\n".join(as_text(analysis))):
+            return 1
+    if ns.json and not _printed(json.dumps(reports if len(reports) > 1 else reports[0], indent=2)):
+        return 1
     return 0 if ok else 1
+
+
+def _printed(text: str) -> bool:
+    """Print ``text``; False when the reader went away (`| head`), with nothing more written to the pipe."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return False
+    return True
 
 
 def register(commands) -> None:

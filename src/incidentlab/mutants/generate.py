@@ -2,7 +2,8 @@
 
 A mutant's id is stable while the key does not change: the operator, where it changes the key (the common table
 expression, or ``main``) and a hash of its SQL, e.g. ``comparison@with_baseline#3f2a9c1b``. Mutants that give the
-same SQL are one mutant, and none is the key itself.
+same SQL are one mutant, and none is the key itself. The SQL is sqlglot's rendering: an upgrade of sqlglot that
+renders differently gives new ids, and the test of the equivalents then names the declarations it left stale.
 """
 
 from __future__ import annotations
@@ -77,9 +78,19 @@ def mutants_of(question: str, sql: str, ctx: KeyContext, where: str = "") -> lis
     return list(seen.values())
 
 
+_BARE = {"SELECT", "SELECT DISTINCT", "UNION", "UNION ALL"}
+
+
 def diff(key_sql: str, mutant: Mutant, width: int = 110) -> list[str]:
-    """The lines the mutant changes, as `- key line` / `+ mutant line`, each cut to ``width``."""
+    """The lines the mutant changes, as `- key line` / `+ mutant line`, each cut to ``width``; a bare keyword
+    (`SELECT DISTINCT`) is followed by the line after it, for where it is."""
     before = render(parse(key_sql, mutant.question)).splitlines()
-    lines = [line for line in difflib.unified_diff(before, mutant.sql.splitlines(), n=0, lineterm="")
-             if line[:1] in "+-" and not line.startswith(("+++", "---"))]
-    return [f"{line[0]} {line[1:].strip()}"[:width] for line in lines]
+    after = mutant.sql.splitlines()
+    lines = []
+    for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=before, b=after, autojunk=False).get_opcodes():
+        if tag == "equal":
+            continue
+        lines += [f"- {line.strip()}" for line in before[i1:i2]] + [f"+ {line.strip()}" for line in after[j1:j2]]
+        if j2 > j1 and after[j2 - 1].strip() in _BARE and j2 < len(after):
+            lines.append(f"  {after[j2].strip()} …")
+    return [line[:width] for line in lines]
