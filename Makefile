@@ -75,7 +75,7 @@ test-browser: install ## the browser suite alone, every notebook of each module'
 	@# the warehouses: INCIDENTLAB_WAREHOUSES's if set (reused), else built for the run, as under make test
 	INCIDENTLAB_BROWSER_ALL=1 $(BIN)/python -m pytest tests/test_browser.py -q -rs
 
-test-mutants: install ## every question's mutants: each survivor killed or declared equivalent (CI runs it after make test)
+test-mutants: install ## every question's mutants: each survivor killed or declared equivalent (for CI, after make test)
 	@# the warehouses: INCIDENTLAB_WAREHOUSES's if set (reused), else built for the run, as under make test
 	INCIDENTLAB_MUTANTS_ALL=1 $(BIN)/python -m pytest tests/test_mutants.py -q -rxs -m mutants
 

@@ -371,10 +371,10 @@ def name_pattern(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
             except Exception:  # noqa: BLE001 - a table the probe cannot read makes no mutant
                 continue
             prefix = _common_prefix([row[0] for row in rows])
-            if len(prefix) >= 2:
+            if len(prefix) >= 2:  # the pattern as a student writes it: `_` unescaped
                 yield "name-pattern", lambda copy, other=other, prefix=prefix: copy.replace(exp.Like(
                     this=exp.column(other, table=copy.this.table or None),
-                    expression=exp.Literal.string(prefix.replace("%", "") + "%")))  # as a student writes it: `_` unescaped
+                    expression=exp.Literal.string(prefix.replace("%", "") + "%")))
 
 
 def _scalar(node: exp.Expression) -> bool:
