@@ -11,7 +11,7 @@ MODULE ?=
 ONE := $(if $(MODULE),$(MODULE),$(MODULES))
 
 .PHONY: help install warehouses lab workspace lab-masters masters test test-browser test-fast release validate lock bench clean \
-  collect autograde feedback grades bench-grading monitor
+  collect autograde feedback grades bench-grading monitor mutants test-mutants
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -75,6 +75,13 @@ test: install ## run the whole test suite (what CI runs), on two workers: one te
 test-browser: install ## the browser suite alone, every notebook of each module's release in JupyterLab in headless Chromium
 	@# the warehouses: INCIDENTLAB_WAREHOUSES's if set (reused), else built for the run, as under make test
 	INCIDENTLAB_BROWSER_ALL=1 $(BIN)/python -m pytest tests/test_browser.py -q -rs
+
+test-mutants: install ## every question's mutants: each survivor killed or declared equivalent (for CI, after make test)
+	@# the warehouses: INCIDENTLAB_WAREHOUSES's if set (reused), else built for the run, as under make test
+	INCIDENTLAB_MUTANTS_ALL=1 $(BIN)/python -m pytest tests/test_mutants.py -q -rxs -m mutants
+
+mutants: warehouses ## mutation analysis of the answer keys: per question, mutants, killed, survivors (MODULE=, Q=)
+	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/incidentlab mutants $(MODULE) $(if $(Q),--question $(Q))
 
 test-fast: warehouses ## while you work: the tests not marked slow, on the warehouses `make warehouses` built
 	INCIDENTLAB_WAREHOUSES=$(abspath warehouses) $(BIN)/python -m pytest tests -m "not slow" -q

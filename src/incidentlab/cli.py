@@ -53,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
     from incidentlab.monitor.cli import register as register_monitor
 
     register_monitor(commands)
+    from incidentlab.mutants.cli import register as register_mutants
+
+    register_mutants(commands)
     return top
 
 
