@@ -15,6 +15,7 @@ from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic, gradebook
 from incidentlab.grading.course import Course
 from incidentlab.grading.limits import Limits
+from incidentlab.grading.plain import plain
 from incidentlab.grading.pool import Pool
 from incidentlab.grading.sandbox import Job, grade
 from incidentlab.paths import warehouses_dir
@@ -37,7 +38,7 @@ class Summary:
         flagged = {s: r for s, r in sorted(self.results.items()) if r["reason"]}
         if flagged:
             out.append("  to look at:")
-            out += [f"    {s}: {r['status']} - {r['reason']}" for s, r in flagged.items()]
+            out += [f"    {plain(s)}: {r['status']} - {plain(r['reason'])}" for s, r in flagged.items()]
         return out
 
 
