@@ -165,6 +165,36 @@ def test_feedback_shows_failed_checks_but_not_the_reference(corpus):
     assert "86.8" not in wrong and "2024-02-08" not in wrong
 
 
+def _outputs(nb: dict) -> list[dict]:
+    return [output for cell in nb["cells"] for output in cell.get("outputs", [])]
+
+
+def _assert_inert(page: str, plain_page: str, stored: Path) -> None:
+    """No script of the student's survives in a feedback ``page`` (``plain_page``: one without any) or in the
+    ``stored`` autograded notebook that formgrader renders; the student's text stays, as text."""
+    import json
+    import re
+
+    assert "md-script" in page
+    assert page.count("<script") == plain_page.count("<script")  # the page's own, none of the student's
+    assert not re.findall(r"<[a-z][^>]*\son\w+\s*=", page, re.I)
+    assert not re.findall(r"""<[a-z][^>]*\s(?:href|src)\s*=\s*["']?\s*javascript:""", page, re.I)
+    nb = json.loads(stored.read_text())
+    shown = json.dumps([c["source"] for c in nb["cells"] if c["cell_type"] != "code"]
+                       + [o.get("data", {}) for o in _outputs(nb)])
+    assert "md-script" in shown
+    for active in ("<script", "onerror", "onclick", "javascript:", "application/javascript"):
+        assert active not in shown, active
+
+
+def test_a_script_in_the_markdown_reaches_no_page(corpus):
+    assert feedback(corpus.course, ["scripted_markdown", "good"], progress=False, module=MODULE) == {
+        "scripted_markdown": [], "good": []}
+    page = (corpus.course.feedback("scripted_markdown") / "tiny.html").read_text()
+    _assert_inert(page, (corpus.course.feedback("good") / "tiny.html").read_text(),
+                  corpus.course.autograded("scripted_markdown") / "tiny.ipynb")
+
+
 def test_the_leak_check_finds_the_answer_key_in_a_page(corpus):
     from incidentlab.grading.answer_key import read_key
 

@@ -60,6 +60,7 @@ def _sandbox_config(job: Job, root: Path, db_url: str) -> Config:
 
     from incidentlab.grading.execute import SandboxedExecute, TruncateOutputs
     from incidentlab.grading.grade_answers import GradeAnswers
+    from incidentlab.grading.sanitize import SanitizeCells
 
     cfg = Config(copy.deepcopy(job.config))  # the job's config may be shared with the caller (threads)
     cfg.CourseDirectory.root = str(root / "course")
@@ -74,7 +75,7 @@ def _sandbox_config(job: Job, root: Path, db_url: str) -> Config:
                                             CheckCellMetadata]
     run = [SandboxedExecute] if job.execute else []
     cfg.Autograde.autograde_preprocessors = run + [
-        GradeAnswers, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, save_autogrades,
+        GradeAnswers, SanitizeCells, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, save_autogrades,
         AssignLatePenalties]  # nbgrader's sanitize step has already run CheckCellMetadata on this notebook
     cfg.GradeAnswers.module = job.module or job.assignment
     cfg.GradeAnswers.query_timeout = float(job.limits.query_timeout)
