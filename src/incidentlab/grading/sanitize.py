@@ -13,6 +13,8 @@ in feedback:
 
 from __future__ import annotations
 
+import functools
+
 import bleach
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -30,6 +32,7 @@ def clean(html: str) -> str:
     return "<div>" + cleaned.replace("\r", "").replace("\n", "&#10;") + "</div>"
 
 
+@functools.lru_cache(maxsize=4096)  # the course's own cells are the same in every submission a worker grades
 def markdown_html(source: str) -> str:
     from nbconvert.filters.markdown import markdown2html
 
