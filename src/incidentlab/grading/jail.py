@@ -109,7 +109,8 @@ class Jail:
                     args += ["--perms", "0755", "--dir", str(parent)]
         for path in binds:  # a link (/etc/localtime) is replaced by what it points at
             args += ["--ro-bind", os.path.realpath(path), path]
-        args += ["--bind", self.folder, self.folder, "--chdir", os.path.join(self.folder, "work"), "--", argv[0], "-I", "-S", "-c", _BECOME, str(self.uid), *argv]
+        args += ["--bind", self.folder, self.folder, "--chdir", os.path.join(self.folder, "work"),
+                 "--", argv[0], "-I", "-S", "-c", _BECOME, str(self.uid), *argv]
         return args
 
 
