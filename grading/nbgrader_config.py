@@ -22,3 +22,6 @@ c.GenerateAssignment.preprocessors = generate_assignment_preprocessors()
 
 # A notebook's first cell may build a warehouse and its cells run dbt: more than nbgrader's 30 s default.
 c.Execute.timeout = 300
+
+# Formgrader renders the autograded notebooks (already cleaned by autograde): nbconvert cleans their HTML again.
+c.HTMLExporter.sanitize_html = True

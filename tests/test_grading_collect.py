@@ -160,3 +160,31 @@ def test_two_entries_of_one_student_are_both_left_out(course, export):
     assert not course.submitted("Jane_Doe_123").exists()
     assert "  " + done.conflicts[0] in done.lines()
     _bob_collected(course, done)
+
+
+def test_names_from_the_export_reach_the_terminal_and_the_csv_as_plain_text(course, export, tmp_path):
+    """Escape sequences in file names and grade ids are taken out; two entries that are one student each get a
+    row of the grades CSV, with a status and a reason, next to the students collected."""
+    from nbgrader.api import Gradebook
+
+    from incidentlab.grading.export import export as write_csv
+
+    nbformat.write(_notebook(), export / "h04 one right.ipynb")
+    (export / "h04_one_right").mkdir()
+    nbformat.write(_notebook(), export / "h04_one_right" / "hw.ipynb")
+    (export / "eve").mkdir()
+    nbformat.write(_notebook(), export / "eve" / "\x1b[2J\x1b]0;pwned\x07notes\x1b[31m.ipynb")
+    done = collect(course, export)
+    shown = "\n".join(done.lines())
+    assert "\x1b" not in shown and "\x07" not in shown and "notes.ipynb" in shown
+    course.root.mkdir(parents=True, exist_ok=True)
+    with Gradebook(course.db_url, course.course_id) as gb:
+        gb.add_assignment("hw")
+    csv_text = write_csv(course).read_text()
+    assert "\x1b" not in csv_text and "\x07" not in csv_text
+    rows = [line.split(",", 2) for line in csv_text.splitlines()[1:]]
+    left_out = [row for row in rows if row[0] == "h04_one_right"]
+    assert len(left_out) == 2 and all(row[1] == "not collected" for row in left_out)
+    assert any("'h04 one right.ipynb'" in row[2] for row in left_out)
+    assert any("'h04_one_right'" in row[2] for row in left_out)
+    assert {"bob", "eve"} <= {row[0] for row in rows}

@@ -19,6 +19,7 @@ from incidentlab.grading import export as export_mod
 from incidentlab.grading.autograde import autograde
 from incidentlab.grading.collect import collect
 from incidentlab.grading.feedback import feedback, leaks, page_text
+from incidentlab.grading.jail import available as why_no_jail
 from incidentlab.grading.release import release
 from incidentlab.grading.limits import Limits
 
@@ -27,6 +28,8 @@ pytestmark = pytest.mark.slow
 # The SQL hog waits out the query limit.
 LIMITS = Limits(query_timeout=3)
 SUBSET = ["good", "wrong", "os_exit"]
+# --execute needs root, Linux and bubblewrap (.ci/run installs it); elsewhere it is refused, and said so here.
+JAILED = pytest.mark.skipif(why_no_jail() is not None, reason=f"kernels cannot be confined here: {why_no_jail()}")
 
 
 def _digest(folder: Path) -> dict[str, str]:
@@ -165,6 +168,36 @@ def test_feedback_shows_failed_checks_but_not_the_reference(corpus):
     assert "86.8" not in wrong and "2024-02-08" not in wrong
 
 
+def _outputs(nb: dict) -> list[dict]:
+    return [output for cell in nb["cells"] for output in cell.get("outputs", [])]
+
+
+def _assert_inert(page: str, plain_page: str, stored: Path) -> None:
+    """No script of the student's survives in a feedback ``page`` (``plain_page``: one without any) or in the
+    ``stored`` autograded notebook that formgrader renders; the student's text stays, as text."""
+    import json
+    import re
+
+    assert "md-script" in page
+    assert page.count("<script") == plain_page.count("<script")  # the page's own, none of the student's
+    assert not re.findall(r"<[a-z][^>]*\son\w+\s*=", page, re.I)
+    assert not re.findall(r"""<[a-z][^>]*\s(?:href|src)\s*=\s*["']?\s*javascript:""", page, re.I)
+    nb = json.loads(stored.read_text())
+    shown = json.dumps([c["source"] for c in nb["cells"] if c["cell_type"] != "code"]
+                       + [o.get("data", {}) for o in _outputs(nb)])
+    assert "md-script" in shown
+    for active in ("<script", "onerror", "onclick", "javascript:", "application/javascript"):
+        assert active not in shown, active
+
+
+def test_a_script_in_the_markdown_reaches_no_page(corpus):
+    assert feedback(corpus.course, ["scripted_markdown", "good"], progress=False, module=MODULE) == {
+        "scripted_markdown": [], "good": []}
+    page = (corpus.course.feedback("scripted_markdown") / "tiny.html").read_text()
+    _assert_inert(page, (corpus.course.feedback("good") / "tiny.html").read_text(),
+                  corpus.course.autograded("scripted_markdown") / "tiny.ipynb")
+
+
 def test_the_leak_check_finds_the_answer_key_in_a_page(corpus):
     from incidentlab.grading.answer_key import read_key
 
@@ -194,6 +227,7 @@ def test_the_cli_steps_print_their_summary(corpus, tmp_path, capsys):
     assert "run `incidentlab grade release` first" in capsys.readouterr().err
 
 
+@JAILED
 def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(warehouses, tmp_path):
     """--execute: the feedback shows the student's outputs; a kernel cannot kill its grader, and a detached child
     the kernel started is killed with it."""
@@ -229,31 +263,6 @@ def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(wareh
     assert not marker.exists(), "a process the student's kernel started outlived the grading"
 
 
-ESCAPE = """import json, os, pathlib, subprocess, sys
-from incidentlab.paths import project_root
-seen = {"uid": os.getuid()}
-for name, path in {"key": project_root() / "grading" / %(module)r / "answer_key" / "hours_stale.sql",
-                   "masters": project_root() / "notebooks" / %(module)r,
-                   "course": pathlib.Path(%(course)r),
-                   "gradebook": pathlib.Path(%(course)r) / "gradebook.db",
-                   "home": pathlib.Path("/root"),
-                   "shadow": pathlib.Path("/etc/shadow"),
-                   "sandboxes": pathlib.Path(os.environ["INCIDENTLAB_SANDBOX"]).parent}.items():
-    try:
-        seen[name] = sorted(os.listdir(path))[:3] if path.is_dir() else path.read_text()[:20]
-    except OSError as exc:
-        seen[name] = type(exc).__name__
-for name, path in {"src": project_root() / "src" / "planted.py", "work": pathlib.Path(%(course)r) / "planted"}.items():
-    try:
-        path.write_text("x")
-        seen["wrote " + name] = True
-    except OSError as exc:
-        seen["wrote " + name] = type(exc).__name__
-# a child with a clean environment (no sandbox marker) in a session of its own
-subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)"], env={}, start_new_session=True)
-print("ESCAPE", json.dumps(seen))"""
-
-
 def _running_uids() -> set[int]:
     uids = set()
     for entry in Path("/proc").iterdir():
@@ -267,31 +276,76 @@ def _running_uids() -> set[int]:
     return uids
 
 
-@pytest.mark.skipif(__import__("os").geteuid() != 0, reason="confined kernels need the grader to run as root")
-def test_an_executed_kernel_runs_as_its_own_user_and_sees_only_its_sandbox(warehouses, tmp_path):
+@JAILED
+def test_an_executed_kernel_is_jailed_and_an_honest_student_after_it_keeps_the_grade(warehouses, tmp_path):
+    """One worker grades the attacker, then an honest student whose markdown and outputs carry scripts: the
+    attacks all fail and nothing outlives them; the honest student keeps full marks, the executed notebook's
+    feedback shows the checks and no error, and no script survives in it or in the stored notebook."""
     import json
+    import shutil
 
-    from grading_corpus.mutations import Case, _insert
+    from distributed import LocalCluster
+
+    from grading_corpus.jail_attacks import DISPLAY, attacks
+    from grading_corpus.mutations import Case, _insert, scripted_markdown, wrong_answers
     from incidentlab.grading.jail import FIRST_UID
+    from incidentlab.paths import project_root
 
+    stash = tmp_path / "stash"  # a copy of the key elsewhere on the disk
+    shutil.copytree(project_root() / "grading" / MODULE / "answer_key", stash)
     course_root = tmp_path / "course"
-    escape = ESCAPE % {"module": MODULE, "course": str(course_root)}
-    course = _course(tmp_path, {"escape": Case(lambda nb: _insert(nb, escape), "graded", "")})
-    limits = Limits(cell_timeout=60, notebook_timeout=120, submission_timeout=240)
-    autograde(course, workers=1, limits=limits, progress=False, module=MODULE, execute=True)
-    graded = json.loads((course.autograded("escape") / "tiny.ipynb").read_text())
-    text = "".join("".join(o.get("text", "")) for c in graded["cells"] for o in c.get("outputs", []))
-    seen = json.loads(text.split("ESCAPE ", 1)[1].splitlines()[0])
-    assert seen["uid"] >= FIRST_UID
-    for name in ("key", "masters", "course", "gradebook", "shadow", "sandboxes"):
-        assert seen[name] in ("FileNotFoundError", "PermissionError") or seen[name] in ([], ["escape"]), (name, seen)
-    # root's home shows at most the folder that leads to the Python the kernel runs
+
+    def attacker(nb):  # wrong answers: nothing the kernel does may raise them
+        wrong_answers(nb)
+        _insert(nb, attack)
+
+    def honest(nb):
+        CASES["good"].mutate(nb)
+        scripted_markdown(nb)
+        _insert(nb, DISPLAY)
+
+    with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", scheduler_port=0,
+                      dashboard_address=None) as cluster:
+        host, port = cluster.scheduler_address.removeprefix("tcp://").rsplit(":", 1)
+        attack = attacks(course_root, stash / "hours_stale.sql", (host, int(port)), MODULE)
+        course = _course(tmp_path, {"a_attacker": Case(attacker, "graded", ""), "z_good": Case(honest, "graded", "")})
+        honest_before = (course.submitted("z_good") / "tiny.ipynb").read_bytes()
+        limits = Limits(cell_timeout=60, notebook_timeout=120, submission_timeout=240)
+        autograde(course, workers=1, limits=limits, progress=False, module=MODULE, execute=True)
+
+    graded = json.loads((course.autograded("a_attacker") / "tiny.ipynb").read_text())
+    text = "".join("".join(o.get("text", "")) for o in _outputs(graded))
+    seen = json.loads(text.split("ATTACKS ", 1)[1].splitlines()[0])
+    assert seen["uid"] >= FIRST_UID and seen["pid"] < 100  # its own user, in a process namespace of its own
+    for name in ("key", "key copy", "course", "gradebook", "shadow"):
+        assert seen[name] in ("FileNotFoundError", "PermissionError"), (name, seen)
+    assert seen["masters"] == ["exercises.toml"], seen  # the questions, not the masters
+    assert not any("-" in entry for entry in seen["variants"]), seen  # no hidden variant's warehouse
+    assert [entry for entry in seen["sandboxes"] if not entry.startswith(".kernel-")] == [], seen  # no other's
     python_prefix = Path(os.path.realpath(sys.base_prefix)).parts
-    assert seen["home"] in ("FileNotFoundError", "PermissionError") or all(
-        ("/", "root", entry) == python_prefix[:3] for entry in seen["home"]), seen["home"]
-    assert seen["wrote src"] in ("OSError", "PermissionError") and seen["wrote work"] != True  # noqa: E712
+    assert seen["home"] == "FileNotFoundError" or all(("/", "root", e) == python_prefix[:3] for e in seen["home"])
+    for name in ("wrote src", "wrote course", "wrote other notebook", "wrote run lock"):
+        assert seen[name] in ("OSError", "PermissionError", "FileNotFoundError"), (name, seen)
+    assert not Path("/run/lock/incidentlab-planted").exists() and not Path("/dev/shm/incidentlab-planted").exists()
+    assert seen["scheduler"] in ("ConnectionRefusedError", "OSError", "TimeoutError"), seen  # loopback is its own
+    assert seen["fill"][0] == "OSError" and seen["fill"][1] <= 256 << 20, seen  # its folder's size, then ENOSPC
     assert not (course_root / "planted").exists()
+    assert (course.submitted("z_good") / "tiny.ipynb").read_bytes() == honest_before
     assert not any(uid >= FIRST_UID for uid in _running_uids()), "a process of the kernel's user outlived grading"
+    assert ".kernel-" not in Path("/proc/self/mountinfo").read_text(), "a kernel's folder is still mounted"
+
+    rows = _rows(course)
+    assert rows["a_attacker"]["total"] == "0"
+    assert rows["z_good"]["total"] == rows["z_good"]["max_total"] == "3" and rows["z_good"]["status"] == "graded"
+    honest = json.loads((course.autograded("z_good") / "tiny.ipynb").read_text())
+    assert not [o for o in _outputs(honest) if o["output_type"] == "error" or o.get("name") == "stderr"]
+    assert feedback(course, ["a_attacker", "z_good"], progress=False, module=MODULE) == {
+        "a_attacker": [], "z_good": []}
+    page = (course.feedback("z_good") / "tiny.html").read_text()
+    assert "✓ Hours stale at the scenario's now: right" in html.unescape(page)
+    assert "output_error" not in page and "output_stderr" not in page  # no error, traceback or stderr shown
+    _assert_inert(page, (course.feedback("a_attacker") / "tiny.html").read_text(),
+                  course.autograded("z_good") / "tiny.ipynb")
 
 
 def test_execute_is_refused_where_kernels_cannot_be_confined(tmp_path, monkeypatch):
@@ -302,6 +356,18 @@ def test_execute_is_refused_where_kernels_cannot_be_confined(tmp_path, monkeypat
     course = _course(tmp_path, {"good": CASES["good"]})
     with pytest.raises(IncidentLabError, match="grade without --execute"):
         autograde(course, workers=1, limits=LIMITS, progress=False, module=MODULE, execute=True)
+
+
+def test_execute_says_when_bubblewrap_is_missing(monkeypatch):
+    from incidentlab.grading import jail
+
+    monkeypatch.setattr(jail.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(jail.shutil, "which", lambda name: None)
+    jail.available.cache_clear()
+    try:
+        assert jail.available() == "bubblewrap is not installed (`apt-get install bubblewrap`)"
+    finally:
+        jail.available.cache_clear()
 
 
 def test_a_broken_answer_key_is_the_graders_error_and_grading_again_recovers(warehouses, tmp_path, monkeypatch):

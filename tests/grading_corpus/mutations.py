@@ -202,6 +202,15 @@ def wrong_answers(nb):
         wrong(cell)
 
 
+# Script and event handlers where the student writes markdown, which formgrader and the feedback render.
+SCRIPTED_MARKDOWN = ("# Mine\n<script>alert('md-script')</script> <img src=x onerror=\"alert('md-onerror')\">\n"
+                     "[link](javascript:alert('md-link'))")
+
+
+def scripted_markdown(nb):
+    nb.cells.insert(0, nbformat.v4.new_markdown_cell(SCRIPTED_MARKDOWN))
+
+
 @dataclass(frozen=True)
 class Case:
     mutate: Callable | None  # applied to the first notebook; None: a static file replaces it
@@ -236,6 +245,7 @@ CASES: dict[str, Case] = {
     "os_exit": Case(os_exit, "graded", "", full_marks=True),
     "big_output": Case(big_output, "graded", "", full_marks=True),
     "stderr": Case(stderr, "graded", "", full_marks=True),
+    "scripted_markdown": Case(scripted_markdown, "graded", "", full_marks=True),
     "invalid_json": Case(None, "partial", "not valid notebook JSON (line", static="truncated.ipynb"),
     "empty": Case(None, "partial", "empty file", static="empty.ipynb"),
     "wrong_assignment": Case(None, "failed", "not part of", static="other_course.ipynb"),

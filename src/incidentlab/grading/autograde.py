@@ -15,6 +15,7 @@ from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic, gradebook
 from incidentlab.grading.course import Course
 from incidentlab.grading.limits import Limits
+from incidentlab.grading.plain import plain
 from incidentlab.grading.pool import Pool
 from incidentlab.grading.sandbox import Job, grade
 from incidentlab.paths import warehouses_dir
@@ -37,7 +38,7 @@ class Summary:
         flagged = {s: r for s, r in sorted(self.results.items()) if r["reason"]}
         if flagged:
             out.append("  to look at:")
-            out += [f"    {s}: {r['status']} - {r['reason']}" for s, r in flagged.items()]
+            out += [f"    {plain(s)}: {r['status']} - {plain(r['reason'])}" for s, r in flagged.items()]
         return out
 
 
@@ -155,8 +156,8 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
         from incidentlab.grading.jail import available
 
         if (why := available()) is not None:
-            raise IncidentLabError(f"--execute runs the students' code, which must be confined, and {why}: run "
-                                   "the grading as root (a container will do), or grade without --execute")
+            raise IncidentLabError(f"--execute runs the students' code, which must be confined, and {why}; fix "
+                                   "that, or grade without --execute")
     module = module or course.assignment
     warehouses = _check_warehouses(module)
     students = students if students is not None else course.students()
@@ -181,6 +182,10 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
             _run(jobs, summary, course, gb, workers=summary.workers, scheduler=scheduler, limits=limits,
                  progress=progress, on_result=on_result)
     finally:
+        if execute:  # a kernel's folder is a filesystem of its own
+            from incidentlab.grading.jail import release
+
+            release(sandboxes)
         shutil.rmtree(sandboxes, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
@@ -202,19 +207,16 @@ def _run(jobs: list[Job], summary: Summary, course: Course, gb, *, workers: int,
 
     if scheduler is None:
         def finished(job: Job, kind: str, payload) -> None:
-            if job.execute:
-                from incidentlab.grading.execute import kill_sandbox_processes
-
-                kill_sandbox_processes(Path(job.sandbox))
             outcomes = {"ok": lambda: payload, "lost": lambda: _failed(job, payload),
                         "error": lambda: _crashed(job, payload)}
             done(outcomes[kind](), job)
 
-        def lost(pid: int) -> None:  # what a lost worker's kernel left behind runs as that worker's own user
+        def lost(pid: int) -> None:  # a lost worker's jail died with it (its processes too); its folder is left
             if any(job.execute for job in jobs):
-                from incidentlab.grading.jail import kill_user, uid_for
+                from incidentlab.grading.jail import release
+                from incidentlab.grading.sandbox import kernel_folder
 
-                kill_user(uid_for(pid))
+                release(kernel_folder(Path(jobs[0].sandbox).parent, pid))
 
         Pool(workers, grade, timeout=limits.submission_timeout, on_lost=lost).run(jobs, finished)
     else:

@@ -26,6 +26,7 @@ from pathlib import Path
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic
 from incidentlab.grading.course import Course
+from incidentlab.grading.plain import plain
 from incidentlab.grading.repair import UnreadableNotebook, grade_id, read
 
 MAX_UNZIPPED_BYTES = 200 * 1024 * 1024  # all the notebooks of one zip
@@ -41,10 +42,15 @@ class Collected:
 
     def lines(self) -> list[str]:
         out = [f"collected {len(self.students)} submission(s)"]
-        out += [f"  {s}: {'; '.join(n)}" for s, n in sorted(self.students.items()) if n]
-        out += [f"  {conflict}" for conflict in self.conflicts]
-        out += [f"  skipped {entry}" for entry in self.skipped]
+        out += [f"  {s}: {plain('; '.join(n))}" for s, n in sorted(self.students.items()) if n]
+        out += [f"  {plain(conflict)}" for conflict in self.conflicts]
+        out += [f"  skipped {plain(entry)}" for entry in self.skipped]
         return out
+
+
+def conflicts_file(course: Course) -> Path:
+    """The export entries the last collect left out because they are one student (each gets a grades row)."""
+    return course.pipeline / "collect_conflicts.json"
 
 
 def student_id(name: str) -> str:
@@ -177,6 +183,9 @@ def collect(course: Course, export: Path, progress: bool = False) -> Collected:
         else:
             by_id.setdefault(student_id(entry.name), []).append(entry)
     summary.conflicts = [_conflict(entries, sid) for sid, entries in by_id.items() if len(entries) > 1]
+    atomic.write_json(conflicts_file(course), [
+        {"student": sid, "entry": entry.name, "reason": _conflict(entries, sid)}
+        for sid, entries in by_id.items() if len(entries) > 1 for entry in entries])
     ids = {sid: entries[0] for sid, entries in by_id.items() if len(entries) == 1}
 
     for sid, entry in tqdm(ids.items(), desc="collect", unit="student", disable=not progress):

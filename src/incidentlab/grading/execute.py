@@ -1,17 +1,18 @@
 """nbgrader's Execute step with the limits a batch needs, for instructors who want executed notebooks in the
-feedback: a time budget per notebook, the kernel's own environment (HOME, TMPDIR, warehouses of the sandbox),
-memory, CPU, process and file-size limits on the kernel process, a user of its own in a private view of the
-file system (``incidentlab.grading.jail``, when the grader runs as root), a kernel that dies only fails the
-cells left, every process the kernel started killed at the end, and a cap on the size of any single output.
-Scores never come from this run: ``GradeAnswers`` judges the answers after it."""
+feedback: a time budget per notebook, memory, CPU, process and file-size limits on the kernel process, a kernel
+confined by ``incidentlab.grading.jail`` (a root of its own, loopback only, a user of its own, a folder of a fixed
+size; the grader talks to it through Unix sockets in that folder), a kernel that dies only fails the cells left,
+and a cap on the size of any single output. Killing the jail's first process kills every process the kernel
+started. Scores never come from this run: ``GradeAnswers`` judges the answers after it."""
 
 from __future__ import annotations
 
 import os
 import resource
+import signal
 import time
-from pathlib import Path
 
+from jupyter_client import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
@@ -19,11 +20,41 @@ from traitlets import Dict, Float, Integer, Unicode
 
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 
-from incidentlab.grading.jail import Jail, kill_processes
+from incidentlab.grading.jail import Jail
 
 
 def _error(ename: str, message: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=message, traceback=[f"{ename}: {message}"])
+
+
+class JailedKernelManager(AsyncKernelManager):
+    """A kernel manager whose kernel starts in ``jail`` and is reached through Unix sockets in its folder."""
+
+    jail: Jail | None = None
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        return self.jail.command(super().format_kernel_cmd(extra_arguments))
+
+    def write_connection_file(self, **kwargs):
+        super().write_connection_file(**kwargs)
+        os.chown(self.connection_file, self.jail.uid, self.jail.uid)  # the kernel's user reads it
+
+    async def _async_launch_kernel(self, kernel_cmd, **kw):
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+        LAUNCHED.append(self.provisioner.process)
+
+
+# The jails this process started (their first process, bubblewrap's): ``stop_jails`` kills any left running.
+LAUNCHED: list = []
+
+
+def stop_jails() -> None:
+    """Kill every jail this process started that still runs; with its first process goes all it started."""
+    while LAUNCHED:
+        process = LAUNCHED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 class SandboxedExecute(Execute):
@@ -33,20 +64,23 @@ class SandboxedExecute(Execute):
     iopub_timeout = 10
 
     notebook_timeout = Float(600.0, help="seconds a whole notebook may run; later cells are not run").tag(config=True)
-    kernel_env = Dict({}, help="environment variables set for the kernel, on top of the grader's").tag(config=True)
     kernel_log = Unicode("", help="file for the kernel process's own stdout/stderr (default: the grader's)"
                          ).tag(config=True)
     memory_limit = Integer(4 << 30, help="bytes of address space the kernel and its children may map"
                            ).tag(config=True)
-    jail = Dict({}, help="incidentlab.grading.jail.Jail's fields (``give``: the kernel's connection file); empty: "
-                "none").tag(config=True)
+    jail = Dict({}, help="incidentlab.grading.jail.Jail's fields; empty: unconfined (autograde always gives one)"
+                ).tag(config=True)
     max_processes = Integer(256, help="processes the kernel's user may have (with a jail: its own user)"
                             ).tag(config=True)
 
     def create_kernel_manager(self):
+        if self.jail:
+            self.kernel_manager_class = JailedKernelManager
         km = super().create_kernel_manager()
-        if self.jail:  # root's runtime folder is out of the jail's sight: the file goes to the sandbox
-            [km.connection_file] = self.jail["give"]
+        if self.jail:  # the connection file and the sockets live in the kernel's folder, seen from both sides
+            km.jail = Jail(**self.jail)
+            km.transport, km.ip = "ipc", os.path.join(km.jail.folder, ".kernel")
+            km.connection_file = os.path.join(km.jail.folder, ".kernel.json")
         return km
 
     def _limit_resources(self) -> None:
@@ -55,12 +89,13 @@ class SandboxedExecute(Execute):
         for limit, value in ((resource.RLIMIT_AS, self.memory_limit), (resource.RLIMIT_CPU, cpu),
                              (resource.RLIMIT_FSIZE, 1 << 30), (resource.RLIMIT_CORE, 0)):
             resource.setrlimit(limit, (value, value))
-        if self.jail:
+        if self.jail:  # counted for the kernel's user; bubblewrap itself runs as root
             resource.setrlimit(resource.RLIMIT_NPROC, (self.max_processes, self.max_processes))
-            Jail(**self.jail).enter()
+            # The jail's first process ignores the interrupt nbclient sends the kernel's process group on a
+            # timeout (it would die of it, and the kernel with it); the kernel sets its own handler.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     async def async_start_new_kernel(self, **kwargs):
-        kwargs.setdefault("env", {**os.environ, **self.kernel_env})
         kwargs.setdefault("preexec_fn", self._limit_resources)
         if not self.kernel_log:
             return await super().async_start_new_kernel(**kwargs)
@@ -89,6 +124,8 @@ class SandboxedExecute(Execute):
         remaining = max(1, int(self._deadline - time.monotonic()) + 1)
         limit = self.timeout
         self.timeout = min(limit, remaining) if limit else remaining
+        source = cell.source  # the hidden tests are not run: the kernel cannot read the key, the judge scores
+        cell.source = _without_hidden_tests(source)
         try:
             return super().preprocess_cell(cell, resources, index)
         except CellTimeoutError:
@@ -102,6 +139,20 @@ class SandboxedExecute(Execute):
             return cell, resources
         finally:
             self.timeout = limit
+            cell.source = source
+
+
+def _without_hidden_tests(source: str) -> str:
+    """``source`` without its ``### BEGIN HIDDEN TESTS`` … ``### END HIDDEN TESTS`` regions."""
+    kept, hidden = [], False
+    for line in source.splitlines(keepends=True):
+        if line.strip().endswith("BEGIN HIDDEN TESTS"):
+            hidden = True
+        elif line.strip().endswith("END HIDDEN TESTS"):
+            hidden = False
+        elif not hidden:
+            kept.append(line)
+    return "".join(kept)
 
 
 class TruncateOutputs(NbGraderPreprocessor):
@@ -126,10 +177,3 @@ class TruncateOutputs(NbGraderPreprocessor):
             if "traceback" in output:
                 output.traceback = [self._cut(line) for line in output.traceback]
         return cell, resources
-
-
-def kill_sandbox_processes(sandbox: Path) -> list[int]:
-    """Kill every process left from a sandbox's kernel, even one that left its process group (``setsid``):
-    they are found by the ``INCIDENTLAB_SANDBOX`` variable the kernel's environment carries."""
-    marker = f"INCIDENTLAB_SANDBOX={sandbox}".encode()
-    return kill_processes(lambda proc: marker in (proc / "environ").read_bytes().split(b"\0"))

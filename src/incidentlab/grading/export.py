@@ -1,4 +1,6 @@
-"""The grades CSV: one row per student, a column per graded cell, the total, and why a row needs a look."""
+"""The grades CSV: one row per student, a column per graded cell, the total, and why a row needs a look; and a
+row for each export entry collect left out because it is the same student as another. Ids and reasons are
+plain text (``incidentlab.grading.plain``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import nbformat
 
 from incidentlab.grading import atomic
 from incidentlab.grading.course import Course
+from incidentlab.grading.plain import plain
 from incidentlab.grading.repair import grade_id
 
 
@@ -47,7 +50,8 @@ def rows(course: Course) -> tuple[list[str], list[dict]]:
             result = _notes(course.result_file(student))
             collected = _notes(course.collect_notes(student)).get("notes", [])
             reason = "; ".join(collected + ([result["reason"]] if result.get("reason") else []))
-            row = {"student_id": student, "status": result.get("status", "not graded"), "reason": reason}
+            row = {"student_id": plain(student), "status": plain(result.get("status", "not graded")),
+                   "reason": plain(reason)}
             try:
                 submission = gb.find_submission(course.assignment, student)
             except MissingEntry:
@@ -67,7 +71,16 @@ def rows(course: Course) -> tuple[list[str], list[dict]]:
                     row["status"] += ", needs manual grading"
             row["total"], row["max_total"] = f"{total:g}", f"{maximum:g}"
             out.append(row)
-    return header, out
+    return header, out + _left_out(course)
+
+
+def _left_out(course: Course) -> list[dict]:
+    """A row per export entry the last collect left out (two entries that are one student)."""
+    from incidentlab.grading.collect import conflicts_file
+
+    entries = _notes(conflicts_file(course)) or []
+    return [{"student_id": plain(e["student"]), "status": "not collected",
+             "reason": plain(f"export entry {e['entry']!r}: {e['reason']}")} for e in entries]
 
 
 def export(course: Course, dest: Path | None = None) -> Path:

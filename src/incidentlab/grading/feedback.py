@@ -2,7 +2,8 @@
 
 Hidden test regions are removed from the feedback (nbgrader keeps them in the autograded notebook), and the
 errors of graded cells are cut to their message, since a traceback quotes the checking code around the failure.
-Every page is then searched for the master's solution and hidden-test lines the student did not write.
+Every page is then searched for the master's solution and hidden-test lines the student did not write. What the
+student wrote or printed is made inert first (``incidentlab.grading.sanitize``): no script runs in a page.
 """
 
 from __future__ import annotations
@@ -39,7 +40,11 @@ def _config(course: Course) -> Config:
     from nbgrader.preprocessors import ClearHiddenTests, GetGrades
 
     cfg = Config(copy.deepcopy(course.config))
-    cfg.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTracebacks, CSSHTMLHeaderPreprocessor]
+    from incidentlab.grading.sanitize import SanitizeCells
+
+    cfg.GenerateFeedback.preprocessors = [GetGrades, ClearHiddenTests, HideTracebacks, SanitizeCells,
+                                          CSSHTMLHeaderPreprocessor]
+    cfg.HTMLExporter.sanitize_html = True  # nbconvert's own cleaning of what is left, on top of SanitizeCells
     cfg.ClearHiddenTests.enforce_metadata = False
     return cfg
 

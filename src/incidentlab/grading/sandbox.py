@@ -4,8 +4,9 @@ The sandbox is a private nbgrader course: a copy of the gradebook template (the 
 the student's notebooks repaired against the release. nbgrader's Autograde converter runs there once per
 notebook, so a notebook that cannot be graded costs only its own points. By default nothing the student wrote
 runs: ``GradeAnswers`` judges each answer cell's SQL in this process. With ``execute`` the notebook also runs in
-a kernel (for feedback that shows the student's outputs), with a fresh copy of the built warehouses, a HOME
-and TMPDIR of its own and resource limits; the scores still come from the judge. The result is a plain dict
+a kernel (for feedback that shows the student's outputs), in a jail (``incidentlab.grading.jail``) that reads the
+built warehouses and writes only to a folder of its own, with resource limits; the scores still come from the
+judge. Markdown and outputs are then made inert (``incidentlab.grading.sanitize``). The result is a plain dict
 the single writer merges into the course.
 """
 
@@ -60,6 +61,7 @@ def _sandbox_config(job: Job, root: Path, db_url: str) -> Config:
 
     from incidentlab.grading.execute import SandboxedExecute, TruncateOutputs
     from incidentlab.grading.grade_answers import GradeAnswers
+    from incidentlab.grading.sanitize import SanitizeCells
 
     cfg = Config(copy.deepcopy(job.config))  # the job's config may be shared with the caller (threads)
     cfg.CourseDirectory.root = str(root / "course")
@@ -74,7 +76,7 @@ def _sandbox_config(job: Job, root: Path, db_url: str) -> Config:
                                             CheckCellMetadata]
     run = [SandboxedExecute] if job.execute else []
     cfg.Autograde.autograde_preprocessors = run + [
-        GradeAnswers, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, save_autogrades,
+        GradeAnswers, SanitizeCells, ClearMetadataPreprocessor, LimitOutput, TruncateOutputs, save_autogrades,
         AssignLatePenalties]  # nbgrader's sanitize step has already run CheckCellMetadata on this notebook
     cfg.GradeAnswers.module = job.module or job.assignment
     cfg.GradeAnswers.query_timeout = float(job.limits.query_timeout)
@@ -83,37 +85,41 @@ def _sandbox_config(job: Job, root: Path, db_url: str) -> Config:
         cfg.SandboxedExecute.timeout = job.limits.cell_timeout
         cfg.SandboxedExecute.notebook_timeout = float(job.limits.notebook_timeout)
         cfg.SandboxedExecute.memory_limit = job.limits.kernel_memory
-        cfg.SandboxedExecute.kernel_env = {
-            "HOME": str(root / "home"),
-            "TMPDIR": str(root / "tmp"),
-            "INCIDENTLAB_WAREHOUSES": str(root / "warehouses"),
-            "INCIDENTLAB_SANDBOX": str(root),
-        }
         cfg.SandboxedExecute.kernel_log = str(root / "kernel.log")
-        cfg.SandboxedExecute.jail = _jail(job, root)
+        cfg.SandboxedExecute.jail = _jail(job, kernel_folder(root.parent, os.getpid()))
     return cfg
 
 
-def _jail(job: Job, root: Path) -> dict:
-    """What the kernel may see: its Python, the package, datasets/ and dbt/, and its own sandbox."""
+def kernel_folder(sandboxes: Path, pid: int) -> Path:
+    """The executed kernel's own folder: one per grading process ``pid``, beside the sandboxes (a short path,
+    since it holds the kernel's sockets), and the only place the kernel may write."""
+    return sandboxes / f".kernel-{pid}"
+
+
+def _jail(job: Job, folder: Path) -> dict:
+    """What the kernel may read: the system's libraries, its Python, the package, datasets/, dbt/, the questions
+    and the module's warehouses as the student opens them (no variant); and its own folder."""
     import sys
 
     import incidentlab
+    from incidentlab.datasets import load_scenario
     from incidentlab.grading import jail
     from incidentlab.paths import project_root
 
-    project = project_root()
-    course = {Path(job.submitted).parents[2], Path(job.release).parent, Path(job.source).parent,
-              Path(job.template_db).parent, Path(job.warehouses), root.parent}
+    project, module = project_root(), job.module or job.assignment
+    warehouses = Path(job.warehouses)
+    stages = [str(warehouses / module / stage) for stage in load_scenario(module).stages]
+    python = [os.path.realpath(sys.base_prefix), sys.prefix]
     return {
         "uid": jail.uid_for(os.getpid()),
-        "hide": sorted({str(Path.home()), str(project)} | {str(p) for p in course}),
-        "read_only": [os.path.realpath(sys.base_prefix), sys.prefix,
-                      str(Path(incidentlab.__file__).resolve().parents[1]), str(project / "datasets"),
-                      str(project / "dbt")],
-        "writable": [str(root)],
-        "scratch": ["/tmp", "/var/tmp", "/dev/shm"],
-        "give": [str(root / "kernel.json")],  # the kernel's connection file
+        "folder": str(folder),
+        "read_only": ["/usr/lib", "/usr/lib64", "/usr/share/zoneinfo", "/etc/localtime", *python,
+                      str(Path(incidentlab.__file__).resolve().parent), str(project / "datasets"),
+                      str(project / "dbt"), *sorted(str(p) for p in (project / "notebooks").glob("*/exercises.toml")),
+                      *stages, str(warehouses / ".dbt-parsed")],
+        "env": {"HOME": str(folder / "home"), "TMPDIR": str(folder / "tmp"), "LANG": "C.UTF-8",
+                "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "INCIDENTLAB_ROOT": str(project),
+                "INCIDENTLAB_WAREHOUSES": str(warehouses)},
     }
 
 
@@ -229,9 +235,6 @@ def _grade(job: Job) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     for sub in ("home", "tmp", "course"):
         (root / sub).mkdir(parents=True)
-    if job.execute:
-        module = job.module or job.assignment  # only this module's warehouses: nothing else is the kernel's
-        shutil.copytree(Path(job.warehouses) / module, root / "warehouses" / module)
     from incidentlab.grading.answer_key import judge_for
     from incidentlab.grading.warehouses import Budget
 
@@ -263,9 +266,13 @@ def _grade(job: Job) -> dict:
 
     cfg = _sandbox_config(job, root, db_url)
     if job.execute:
-        from incidentlab.grading.jail import hand_over
+        from incidentlab.datasets import load_scenario
+        from incidentlab.dbt_runner import ensure_packages
+        from incidentlab.grading.jail import Jail
 
-        hand_over(root, cfg.SandboxedExecute.jail["uid"])
+        # dbt's packages go into the course's project, which the kernel reads but cannot write: installed first
+        ensure_packages(load_scenario(job.module or job.assignment).dbt_project)
+        Jail(**cfg.SandboxedExecute.jail).make_folder()
     from incidentlab.grading.grade_answers import COURSE_ERRORS
 
     COURSE_ERRORS.clear()
@@ -288,11 +295,11 @@ def _grade(job: Job) -> dict:
                 reviews[name] = _to_review(graded_nb)
     finally:
         if job.execute:
-            from incidentlab.grading.execute import kill_sandbox_processes
-            from incidentlab.grading.jail import kill_user
+            from incidentlab.grading.execute import stop_jails
+            from incidentlab.grading.jail import release
 
-            kill_sandbox_processes(root)
-            kill_user(cfg.SandboxedExecute.jail["uid"])
+            stop_jails()
+            release(kernel_folder(root.parent, os.getpid()))
 
     graded = {name for name, info in notebooks.items() if info["status"] == "graded"}
     scores, timestamp = _scores(cfg.CourseDirectory.db_url, job, graded)
