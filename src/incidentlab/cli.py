@@ -53,6 +53,9 @@ def parser() -> argparse.ArgumentParser:
     from incidentlab.monitor.cli import register as register_monitor
 
     register_monitor(commands)
+    from incidentlab.hub.cli import register as register_hub
+
+    register_hub(commands)
     return top
 
 
