@@ -11,10 +11,12 @@ the folder was changed later (a student owns their folder and could backdate its
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import pwd
 import re
 import stat
 import tempfile
+import warnings
 from pathlib import Path
 
 from traitlets.config import Config
@@ -71,7 +73,7 @@ def release_feedback(course: Course, students: list[str] | None = None) -> list[
     """
     released = []
     api = _api(course)
-    for student in students or sorted(p.parent.name for p in course.feedback("*").parent.glob(f"*/{course.assignment}")):
+    for student in students or course.students():
         folder = course.feedback(student)
         secret = course.submitted(student) / "submission_secret.txt"
         if not any(folder.glob("*.html")) or not secret.is_file():
@@ -80,7 +82,11 @@ def release_feedback(course: Course, students: list[str] | None = None) -> list[
             source = course.submitted(student) / name
             if source.is_file():
                 atomic.write_text(folder / name, source.read_text(encoding="utf-8"))
-        _check(api.release_feedback(course.assignment, student), f"release {student}'s feedback")
+        with warnings.catch_warnings():  # nbgrader's release_feedback leaves timestamp.txt open: closed here
+            warnings.simplefilter("ignore", ResourceWarning)
+            result = api.release_feedback(course.assignment, student)
+            gc.collect()
+        _check(result, f"release {student}'s feedback")
         released.append(student)
     return released
 
