@@ -81,11 +81,11 @@ def _copy_course(state: Path) -> None:
     for name in ("datasets", "dbt"):
         shutil.copytree(project_root() / name, staging / name, ignore=_COPIED_SKIPS)
     shutil.copytree(built, staging / "warehouses", ignore=_COPIED_SKIPS)
-    for folder, dirs, files in os.walk(staging):  # readable by every user, writable by none
+    for folder, dirs, files in os.walk(staging):  # readable by every user, writable by root only
         for name in dirs:
             Path(folder, name).chmod(0o755)
         for name in files:
-            Path(folder, name).chmod(0o444)
+            Path(folder, name).chmod(0o644)  # root's: read-only to users, and a copy a kernel makes is its own
     old = state / ".course.old"
     shutil.rmtree(old, ignore_errors=True)
     if course_copy(state).exists():
@@ -156,13 +156,15 @@ def _run(command: list[str]) -> None:
 
 
 def nbgrader_config(klass: ClassList, role: str) -> str:
-    """The nbgrader configuration of a role's servers: the course id and the exchange, plus the course for instructors."""
+    """The nbgrader configuration of a role's servers: the course id and the exchange (and the course, for
+    instructors)."""
     lines = ["# Written by `incidentlab hub` from the class file; rewritten each time the hub starts.",
              "c = get_config()  # noqa: F821"]
     if role == "instructor":
         lines += [f"load_subconfig({str(project_root() / 'grading' / 'nbgrader_config.py')!r})  # noqa: F821",
                   f"c.CourseDirectory.root = {str(instructors_course(klass.state))!r}",
-                  f"c.CourseDirectory.db_url = 'sqlite:///' + {str(instructors_course(klass.state) / 'gradebook.db')!r}"]
+                  "c.CourseDirectory.db_url = 'sqlite:///' + "
+                  f"{str(instructors_course(klass.state) / 'gradebook.db')!r}"]
     lines += [f"c.CourseDirectory.course_id = {klass.course_id!r}",
               f"c.Exchange.root = {str(klass.exchange)!r}"]
     return "\n".join(lines) + "\n"
