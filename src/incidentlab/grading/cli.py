@@ -124,7 +124,8 @@ def register(commands) -> None:
     s = steps.add_parser("release", parents=[common, exchange], help="generate the student version (nbgrader)")
     s.set_defaults(run=_each(_release))
 
-    s = steps.add_parser("collect", parents=[common, exchange], help="copy an LMS export (or the exchange's submissions) into submitted/")
+    s = steps.add_parser("collect", parents=[common, exchange],
+                         help="copy an LMS export (or the exchange's submissions) into submitted/")
     s.add_argument("export", type=Path, nargs="?", help="folder with one subfolder, .ipynb or .zip per student")
     s.set_defaults(run=_collect)
 
