@@ -43,7 +43,8 @@ if os.geteuid() != 0:
 
 from incidentlab.hub.classfile import ClassList  # noqa: E402
 from incidentlab.hub.cli import instructor_command, proxy_command  # noqa: E402
-from test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, _command, _first_answer, _run_cell, sync_playwright  # noqa: E402
+from test_browser import (  # noqa: E402
+    ALL_RAN, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, RUN_ALL_LIMIT_MS, _command, _first_answer, _run_cell, sync_playwright)
 
 if not proxy_command().exists():
     pytest.skip("configurable-http-proxy is not installed (`make hub-proxy`)", allow_module_level=True)
@@ -172,6 +173,16 @@ def _assignments_tab(page) -> None:
     page.locator("#released_assignments_list, #fetched_assignments_list").first.wait_for()
 
 
+def _accept_kernel(page) -> None:
+    """JupyterLab may ask which kernel a fetched notebook gets (its default): accepted, as a student would."""
+    for _ in range(20):
+        dialog = page.locator(".jp-Dialog .jp-mod-accept")
+        if dialog.count():
+            dialog.first.click()
+            return
+        page.wait_for_timeout(500)
+
+
 def _row(page, section: str, name: str):
     return page.locator(f"#{section} .list_item", has_text=name).first
 
@@ -200,10 +211,16 @@ def test_a_class_on_the_hub(hub, browser):
     page.screenshot(path=ARTIFACTS / "hub__assignments_fetched.png")
     assert "Formgrader" not in page.locator("body").inner_text()
 
-    page.goto(f"{base}/user/{STUDENT}/lab/tree/{MODULE}/{MASTER.name}")
+    page.goto(f"{base}/user/{STUDENT}/lab/tree/{MODULE}/{MASTER.name}?reset")
     page.locator(".jp-NotebookPanel .jp-Notebook .jp-Cell").first.wait_for()
-    cells = nbformat.read(MASTER, as_version=4).cells
-    _run_cell(page, next(i for i, cell in enumerate(cells) if cell.cell_type == "code"))  # the kernel's own warehouse
+    _accept_kernel(page)
+    _command(page, "Run", "runmenu:run-all")  # the first cell gives the kernel its own copy of the warehouse
+    try:
+        page.wait_for_function(ALL_RAN, timeout=RUN_ALL_LIMIT_MS)
+    finally:
+        page.screenshot(path=ARTIFACTS / "hub__notebook_run.png", full_page=True)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        print("\n".join(errors.all_inner_texts()))
     _run_cell(page, index, f"%%sql answer_{question} <<\n{solution}")
     shown = _run_cell(page, index + 1)
     assert shown.lstrip().startswith("✓"), shown
