@@ -11,7 +11,7 @@ MODULE ?=
 ONE := $(if $(MODULE),$(MODULE),$(MODULES))
 
 .PHONY: help install warehouses lab workspace lab-masters masters test test-browser test-fast release validate lock bench clean \
-  collect autograde feedback grades bench-grading monitor mutants test-mutants
+  collect autograde feedback grades bench-grading monitor mutants test-mutants hub hub-proxy test-hub image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -93,9 +93,13 @@ NBGRADER := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
 RELEASE_ONE = log=$$(cd grading && $(NBGRADER) generate_assignment $$m --force --log-level=WARN 2>&1) || \
   { echo "$$log"; echo "nbgrader could not release $$m (its log is above)"; exit 1; }
 
-release: install ## generate the student version of every module's notebooks (grading/course/release; MODULE=)
+release: install ## generate the student version of every module's notebooks (grading/course/release; MODULE=, EXCHANGE=1)
+ifeq ($(EXCHANGE),)
 	@mkdir -p grading/course
 	@for m in $(ONE); do $(RELEASE_ONE); echo "released grading/course/release/$$m"; done
+else
+	$(BIN)/incidentlab grade release --exchange $(if $(MODULE),--assignment $(MODULE))
+endif
 
 validate: warehouses release ## run the tests: every one must pass in the masters, none in the release (MODULE=)
 	@cd grading && for m in $(ONE); do n=$$(ls ../notebooks/$$m/*.ipynb | wc -l) && \
@@ -110,20 +114,21 @@ EXPORT ?=
 WORKERS ?=
 SCHEDULER ?=
 EXECUTE ?=
+EXCHANGE ?=
 N ?= 200
 STOCK ?= 4
 
-collect: install ## copy an LMS export into nbgrader's submitted/ (make collect MODULE=m EXPORT=path/to/export)
-	@test -n "$(EXPORT)" || { echo "make collect EXPORT=<folder with one subfolder, .ipynb or .zip per student>"; exit 2; }
+collect: install ## copy an LMS export into nbgrader's submitted/ (make collect MODULE=m EXPORT=path/to/export, or EXCHANGE=1)
+	@test -n "$(EXPORT)$(EXCHANGE)" || { echo "make collect EXPORT=<folder with one subfolder, .ipynb or .zip per student> (or EXCHANGE=1)"; exit 2; }
 	@test -n "$(MODULE)" || { echo "make collect MODULE=<one of: $(MODULES)> EXPORT=..."; exit 2; }
-	$(BIN)/incidentlab grade collect --assignment $(MODULE) "$(EXPORT)"
+	$(BIN)/incidentlab grade collect --assignment $(MODULE) $(if $(EXCHANGE),--exchange,"$(EXPORT)")
 
 autograde: warehouses ## judge every collected submission's SQL (MODULE=, WORKERS=n, SCHEDULER=tcp://host:port, EXECUTE=1)
 	$(BIN)/incidentlab grade autograde $(if $(MODULE),--assignment $(MODULE)) $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER)) \
 	  $(if $(EXECUTE),--execute)
 
-feedback: install ## HTML feedback per student (grading/course/feedback), checked for leaked reference answers
-	$(BIN)/incidentlab grade feedback $(if $(MODULE),--assignment $(MODULE))
+feedback: install ## HTML feedback per student (grading/course/feedback), checked for leaked answers (EXCHANGE=1 releases it)
+	$(BIN)/incidentlab grade feedback $(if $(MODULE),--assignment $(MODULE)) $(if $(EXCHANGE),--exchange)
 
 grades: install ## write the grades CSV (grading/course/pipeline/ASSIGNMENT/grades.csv)
 	$(BIN)/incidentlab grade export $(if $(MODULE),--assignment $(MODULE))
@@ -131,8 +136,32 @@ grades: install ## write the grades CSV (grading/course/pipeline/ASSIGNMENT/grad
 bench-grading: warehouses ## stock nbgrader autograde vs the pipeline: a class of N=200, stock on STOCK=4 (MODULE=)
 	@for m in $(ONE); do $(BIN)/python benchmarks/grading.py --n $(N) --stock $(STOCK) --assignment $$m || exit 1; done
 
+# A class on one server: JupyterHub (the `hub` extra, in the lock) behind configurable-http-proxy, from npm at the
+# version of hub/proxy/package-lock.json, into hub/proxy/node_modules (never a global install).
+HUB_PROXY := hub/proxy/node_modules/.bin/configurable-http-proxy
+CLASS ?=
+
+$(HUB_PROXY): hub/proxy/package.json hub/proxy/package-lock.json
+	@command -v npm >/dev/null || { echo "make hub needs Node.js and npm (apt-get install nodejs npm)"; exit 1; }
+	npm ci --prefix hub/proxy --no-audit --no-fund --loglevel=error
+	touch $@
+
+hub-proxy: $(HUB_PROXY) ## install configurable-http-proxy (npm) into hub/proxy/, for make hub
+
+hub: warehouses $(HUB_PROXY) ## a JupyterHub for the class in hub/class.toml (CLASS=file) on this machine, as root
+	@test "$$(id -u)" = 0 || { echo "make hub creates the class's system users: run it as root (sudo make hub)"; exit 1; }
+	$(BIN)/incidentlab hub $(if $(CLASS),--class $(CLASS))
+
+image: ## the single-user image for Zero to JupyterHub (hub/Dockerfile); says why not where no Docker daemon answers
+	@if command -v docker >/dev/null && docker info >/dev/null 2>&1; then \
+	  docker build -f hub/Dockerfile -t incidentlab-student . ; \
+	else echo "make image: skipped, no Docker daemon answers here (docker info fails or docker is not installed)"; fi
+
+test-hub: install $(HUB_PROXY) ## the class on a hub, end to end in headless Chromium (root; CI only, not in make test)
+	INCIDENTLAB_HUB_TEST=1 $(BIN)/python -m pytest tests/test_hub.py -q -rs -p no:xdist
+
 lock: ## re-resolve requirements.lock from pyproject.toml (needs the network)
-	$(BIN)/uv pip compile pyproject.toml --extra instructor --extra test --python-version 3.11 --universal \
+	$(BIN)/uv pip compile pyproject.toml --extra instructor --extra hub --extra test --python-version 3.11 --universal \
 	  -o requirements.lock --no-header --annotation-style line -q
 
 bench: warehouses ## print setup, build and dbt-invocation timings

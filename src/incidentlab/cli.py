@@ -56,6 +56,9 @@ def parser() -> argparse.ArgumentParser:
     from incidentlab.mutants.cli import register as register_mutants
 
     register_mutants(commands)
+    from incidentlab.hub.cli import register as register_hub
+
+    register_hub(commands)
     return top
 
 

@@ -43,13 +43,25 @@ def _release(ns: argparse.Namespace, course: Course) -> None:
 
     for path in release(course):
         print(f"released {path}")
+    if ns.exchange:
+        from incidentlab.grading import exchange
+
+        print(f"released to the exchange: {exchange.release(course)}")
 
 
 def _collect(ns: argparse.Namespace) -> None:
     from incidentlab.grading.collect import collect
 
     course = _course(ns)
-    print("\n".join(collect(course, ns.export, progress=not ns.quiet).lines()))
+    if ns.exchange:
+        from incidentlab.grading import exchange
+
+        collected = exchange.collect(course, progress=not ns.quiet)
+    elif ns.export is None:
+        raise IncidentLabError("name the LMS export's folder, or collect from nbgrader's exchange with --exchange")
+    else:
+        collected = collect(course, ns.export, progress=not ns.quiet)
+    print("\n".join(collected.lines()))
     print(f"into {course.submitted('STUDENT')}")
 
 
@@ -73,6 +85,11 @@ def _feedback(ns: argparse.Namespace, course: Course) -> None:
         print(f"  {student}: " + "; ".join(lines))
     if bad:
         raise IncidentLabError(f"{len(bad)} feedback page(s) need a look (above) before they are handed out")
+    if ns.exchange:
+        from incidentlab.grading import exchange
+
+        released = exchange.release_feedback(course, sorted(problems))
+        print(f"released the feedback of {len(released)} student(s) through the exchange")
 
 
 def _export(ns: argparse.Namespace, course: Course) -> None:
@@ -95,15 +112,21 @@ def register(commands) -> None:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--assignment", metavar="MODULE",
                         help="one module's assignment (default: every module's in turn; collect needs one)")
-    common.add_argument("--config", type=Path, help="nbgrader config (default: grading/nbgrader_config.py)")
+    common.add_argument("--config", type=Path, default=os.environ.get("INCIDENTLAB_NBGRADER_CONFIG"),
+                        help="nbgrader config (default: $INCIDENTLAB_NBGRADER_CONFIG, which a hub's instructors have, "
+                             "else grading/nbgrader_config.py)")
     common.add_argument("--quiet", action="store_true", help="no progress bar")
     common.add_argument("--module", help="the module whose answer key judges the answers (default: the assignment)")
 
-    s = steps.add_parser("release", parents=[common], help="generate the student version (nbgrader)")
+    exchange = argparse.ArgumentParser(add_help=False)
+    exchange.add_argument("--exchange", action="store_true", help="through nbgrader's exchange (a JupyterHub class)")
+
+    s = steps.add_parser("release", parents=[common, exchange], help="generate the student version (nbgrader)")
     s.set_defaults(run=_each(_release))
 
-    s = steps.add_parser("collect", parents=[common], help="copy an LMS export into submitted/")
-    s.add_argument("export", type=Path, help="folder with one subfolder, .ipynb or .zip per student")
+    s = steps.add_parser("collect", parents=[common, exchange],
+                         help="copy an LMS export (or the exchange's submissions) into submitted/")
+    s.add_argument("export", type=Path, nargs="?", help="folder with one subfolder, .ipynb or .zip per student")
     s.set_defaults(run=_collect)
 
     s = steps.add_parser("autograde", parents=[common], help="grade every collected submission in sandboxes")
@@ -124,7 +147,7 @@ def register(commands) -> None:
     s.add_argument("--student", action="append", help="only this student (repeatable)")
     s.set_defaults(run=_each(_autograde))
 
-    s = steps.add_parser("feedback", parents=[common], help="HTML feedback per student (nbgrader)")
+    s = steps.add_parser("feedback", parents=[common, exchange], help="HTML feedback per student (nbgrader)")
     s.add_argument("--student", action="append", help="only this student (repeatable)")
     s.set_defaults(run=_each(_feedback))
 
