@@ -301,3 +301,8 @@ def test_replay_on_the_project_from_its_own_history(stale, capsys):
     defaults = [r for r in replay["duration_sensitivity"] if r["default"]]
     assert len(defaults) == 1 and defaults[0]["run_id"] == first_phantom
     assert {r["trailing_runs"] for r in replay["duration_sensitivity"]} == {3, 5, 10}
+    # in text, each time says which way it lies from the moment noticed (a "+30.0 h" read as 30 hours late)
+    code, out, _ = _run(capsys, stale, "monitor", "--replay", "--noticed-at", noticed.isoformat())
+    line = next(line for line in out.splitlines() if line.strip().startswith("run_coverage"))
+    hours = replay["checks"]["run_coverage"]["hours_gained"]
+    assert f"{hours:.1f} h before it was noticed" in line and first_phantom in line and "+" not in line
