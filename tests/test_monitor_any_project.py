@@ -206,6 +206,54 @@ def test_a_broken_check_is_one_error_line_and_the_others_run(stale, capsys, monk
     assert code == 2 and found[("staleness", "fct_trips")]["verdict"] == "ok"
 
 
+def _copy(staged, tmp_path, name: str = "rides_prod.duckdb"):
+    """A copy of a staged warehouse in ``tmp_path`` under ``name``, to change without touching the fixture's."""
+    copy = tmp_path / name
+    _query(staged[2], "checkpoint")  # dbt, in this process, may hold it open with changes still in its WAL
+    shutil.copyfile(staged[2], copy)
+    return copy
+
+
+def test_seconds_of_noise_in_models_time_are_no_duration_anomaly(fan_out, capsys, tmp_path):
+    # jaffle_shop_duckdb: its models take about a second, and a busy machine doubles it on a healthy run
+    copy = _copy(fan_out, tmp_path)
+    with duckdb.connect(str(copy)) as con:
+        runs = [r for (r,) in con.execute("select invocation_id from analytics.dbt_invocations_history "
+                                          "where command = 'run' order by started_at").fetchall()]
+        healthy = runs[3]  # the fourth full run: three before it make its baseline
+        con.execute("update analytics.dbt_node_results_history set execution_seconds = execution_seconds * 3 + 1 "
+                    "where invocation_id = ?", [healthy])
+        (seconds,), = con.execute("select sum(execution_seconds) from analytics.dbt_node_results_history "
+                                  "where invocation_id = ? and resource_type = 'model'", [healthy]).fetchall()
+    assert seconds < 10
+    code, out, _ = _run(capsys, fan_out, "monitor", "--json", "--warehouse", str(copy))
+    assert ("duration_anomaly", healthy) not in _findings(out)
+
+
+def test_a_row_the_stale_mart_holds_is_changed_in_place_not_missing(stale, capsys, tmp_path):
+    # jaffle_shop_duckdb's customers: a customer with no order yet is a row, its first order's date null; once
+    # the order lands, the rebuild dates the row past the mart's newest date, yet the row is not missing
+    copy = _copy(stale, tmp_path)
+    with duckdb.connect(str(copy)) as con:
+        (held,), = con.execute("select max(trip_id) from ops_raw.trips").fetchall()
+        con.execute("insert into analytics.fct_trips (trip_id, started_on, fare, city) values (?, null, null, null)",
+                    [held])
+    code, out, _ = _run(capsys, stale, "monitor", "--json", "--warehouse", str(copy))
+    before = _findings(_run(capsys, stale, "monitor", "--json")[1])[("blast_radius", "fct_trips")]["evidence"]
+    blast = _findings(out)[("blast_radius", "fct_trips")]["evidence"]
+    assert blast["key"] == "trip_id"
+    assert blast["missing_rows"] == before["missing_rows"] - 1
+    assert blast["changed_rows"] == before["changed_rows"] + 1
+
+
+def test_a_copy_of_the_warehouse_under_another_name_says_what_to_do(stale, capsys, tmp_path):
+    copy = _copy(stale, tmp_path, "snapshot.duckdb")
+    code, out, err = _run(capsys, stale, "monitor", "--warehouse", str(copy))
+    line = next(line for line in out.splitlines() if "grain could not run" in line)
+    assert 'read catalog "rides_prod"' in line and "open rides_prod.duckdb" in line
+    assert code == 2 and "phantom success" in out  # the history checks still ran
+
+
 class _Hook(BaseHTTPRequestHandler):
     received: list = []
 
@@ -253,3 +301,8 @@ def test_replay_on_the_project_from_its_own_history(stale, capsys):
     defaults = [r for r in replay["duration_sensitivity"] if r["default"]]
     assert len(defaults) == 1 and defaults[0]["run_id"] == first_phantom
     assert {r["trailing_runs"] for r in replay["duration_sensitivity"]} == {3, 5, 10}
+    # in text, each time says which way it lies from the moment noticed (a "+30.0 h" read as 30 hours late)
+    code, out, _ = _run(capsys, stale, "monitor", "--replay", "--noticed-at", noticed.isoformat())
+    line = next(line for line in out.splitlines() if line.strip().startswith("run_coverage"))
+    hours = replay["checks"]["run_coverage"]["hours_gained"]
+    assert f"{hours:.1f} h before it was noticed" in line and first_phantom in line and "+" not in line

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from incidentlab.monitor.check_grain import grain_keys
 from incidentlab.monitor.context import REFRESH_COLUMNS, Context
 from incidentlab.monitor.finding import Finding
 from incidentlab.monitor.warehouse import is_numeric
@@ -36,8 +37,11 @@ def blast_radius(ctx: Context) -> list[Finding]:
     What a stale model is missing: its SQL, compiled by dbt now, runs on the warehouse as it stands; the rows
     it would hold past the model's newest date (its first DATE column) are the missing rows, with the sum of each
     numeric column over them (e.g. the missing revenue); the rows up to that date a rebuild would hold and the
-    model does not (``except all``, refresh columns aside) are rows changed in place. ``fail`` for each
-    suspect, ``ok`` when there is none.
+    model does not (``except all``, refresh columns aside) are rows changed in place. When the model has a
+    one-column key (see ``grain_keys``), a row whose key the model holds is never missing, whatever its date (a
+    customer whose first order lands after the newest date is already a row, its dates null): it is a row
+    changed in place, as is every rebuilt row of a held key that differs. ``fail`` for each suspect, ``ok``
+    when there is none.
     """
     findings = []
     for model, why in suspects(ctx).items():
@@ -54,8 +58,9 @@ def blast_radius(ctx: Context) -> list[Finding]:
             missing = f"; it is missing {evidence['missing_rows']} row(s) after {evidence['newest_date']}" + (
                 f" ({totals})" if totals else "")
         if evidence.get("changed_rows"):
-            missing += (f"; {evidence['changed_rows']} row(s) up to {evidence['newest_date']} would differ if "
-                        "rebuilt now (changed in place)")
+            held = (f"it holds (by {evidence['key']})" if evidence.get("key")
+                    else f"up to {evidence['newest_date']}")
+            missing += f"; {evidence['changed_rows']} row(s) {held} would differ if rebuilt now (changed in place)"
         findings.append(Finding(NAME, model, "fail", f"{model} ({'; '.join(why)}) {reach}{missing}.", evidence))
     if not findings:
         findings.append(Finding(NAME, "project", "ok", "no model is stale or wrong: nothing downstream is hit."))
@@ -71,22 +76,32 @@ def _missing(ctx: Context, model: str) -> dict:
     numeric = [c for c, t in ctx.columns(model).items() if is_numeric(t) and not c.endswith("_id")]
     sums = "".join(f', sum("{c}")' for c in numeric)
     rebuilt = ctx.project.compiled_sql(model, ctx.now)
+    key = _key(ctx, model)
+    held = f'(select "{key}" from {ctx.table(model)} where "{key}" is not null)' if key else None
+    new = f' and "{key}" not in {held}' if key else ""
     row = ctx.con.execute(f'select count(*){sums} from ({rebuilt}) as rebuilt '
-                          f'where ? is null or "{date_column}" > ?', [newest, newest]).fetchone()
+                          f'where (? is null or "{date_column}" > ?){new}', [newest, newest]).fetchone()
     return {"date_column": date_column, "newest_date": str(newest) if newest else None, "missing_rows": row[0],
-            "missing_totals": {c: float(v or 0) for c, v in zip(numeric, row[1:])},
-            "changed_rows": _changed(ctx, model, rebuilt, date_column, newest)}
+            "missing_totals": {c: float(v or 0) for c, v in zip(numeric, row[1:])}, "key": key,
+            "changed_rows": _changed(ctx, model, rebuilt, f'"{key}" in {held}' if key else f'"{date_column}" <= ?',
+                                     [] if key else [newest], newest)}
 
 
-def _changed(ctx: Context, model: str, rebuilt: str, date_column: str, newest) -> int | None:
-    """Rows up to the model's newest date that a rebuild would hold and the model does not: rows changed in place
-    (a late row, a corrected amount), compared on every column but the refresh time; None when nothing to compare."""
+def _key(ctx: Context, model: str) -> str | None:
+    """The model's one-column key (declared or inferred), None when it has none or a compound one."""
+    return next((column for column in grain_keys(ctx, model) if "," not in column), None)
+
+
+def _changed(ctx: Context, model: str, rebuilt: str, held: str, params: list, newest) -> int | None:
+    """Rows already in the model (by its key, else up to its newest date) that a rebuild would hold differently:
+    rows changed in place (a late row, a corrected amount), compared on every column but the refresh time; None
+    when nothing to compare."""
     if newest is None:
         return None
     columns = ", ".join(f'"{c}"' for c in ctx.columns(model) if c not in REFRESH_COLUMNS)
     return ctx.con.execute(f"""
         select count(*) from (
-            select {columns} from ({rebuilt}) as rebuilt where "{date_column}" <= ?
+            select {columns} from ({rebuilt}) as rebuilt where {held}
             except all
             select {columns} from {ctx.table(model)}
-        )""", [newest]).fetchone()[0]
+        )""", params).fetchone()[0]

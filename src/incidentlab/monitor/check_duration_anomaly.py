@@ -13,6 +13,7 @@ TRAILING_RUNS = 5  # N: the baseline is the mean of the previous N green, normal
 MIN_HISTORY = 3  # fewer previous runs than this: no baseline yet
 WARN_RATIO = 1.5  # warn when the ratio is above this or below its inverse
 FAIL_RATIO = 2.0  # fail when the ratio is above this or below its inverse (a staging-only run: about 0.28)
+MIN_CHANGE_SECONDS = 10.0  # a time within this of the mean is no anomaly: seconds of models' time are noise
 
 
 def duration_anomaly(ctx: Context, trailing_runs: int = TRAILING_RUNS, warn_ratio: float = WARN_RATIO,
@@ -24,8 +25,10 @@ def duration_anomaly(ctx: Context, trailing_runs: int = TRAILING_RUNS, warn_rati
     above 2x, ``warn`` below 1/1.5 or above 1.5x; a run with fewer than 3 previous runs has no baseline. For a
     run dbt recorded itself, the duration is the models' summed execution time (dbt's start-up, which dominates
     a small project's wall time, left out) and the number of models executed is compared the same way; the
-    worse of the two ratios decides. Every anomalous run that had ended by ``now`` is a finding (fired at its
-    end); when there is none, one ``ok`` finding for the latest run.
+    worse of the two ratios decides. A time within ``MIN_CHANGE_SECONDS`` (10 s) of its mean is not anomalous,
+    whatever its ratio: a small project's models take a second or two, and a busy machine doubles that. Every
+    anomalous run that had ended by ``now`` is a finding (fired at its end); when there is none, one ``ok``
+    finding for the latest run.
     """
     findings, baseline, latest = [], [], None
     for run in ctx.runs:
@@ -35,11 +38,13 @@ def duration_anomaly(ctx: Context, trailing_runs: int = TRAILING_RUNS, warn_rati
         normal = baseline[-trailing_runs:]
         verdict = "ok"
         if len(normal) >= MIN_HISTORY:
-            ratios = {key: (value / mean(b[key] for b in normal) if mean(b[key] for b in normal) else 1.0)
-                      for key, value in measure.items()}
-            key = max(ratios, key=lambda k: abs(math.log(ratios[k] or 1e-9)))
-            ratio, trailing = ratios[key], mean(b[key] for b in normal)
-            verdict = _verdict(ratio, warn_ratio, fail_ratio)
+            means = {key: mean(b[key] for b in normal) for key in measure}
+            ratios = {key: (value / means[key] if means[key] else 1.0) for key, value in measure.items()}
+            telling = [k for k in ratios
+                       if k == "models_executed" or abs(measure[k] - means[k]) >= MIN_CHANGE_SECONDS]
+            key = max(telling or ratios, key=lambda k: abs(math.log(ratios[k] or 1e-9)))
+            ratio, trailing = ratios[key], means[key]
+            verdict = _verdict(ratio, warn_ratio, fail_ratio) if key in telling else "ok"
             evidence = {"run_id": run.run_id, "duration_seconds": run.duration_seconds, "measure": key,
                         "value": measure[key], "trailing_mean": round(trailing, 3), "ratio": round(ratio, 2),
                         "trailing_runs": len(normal), "models_run": run.models_run}

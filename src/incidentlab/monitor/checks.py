@@ -1,5 +1,7 @@
 """The monitor's checks, by name, in the order they run, and how one runs on its own."""
 
+import re
+
 from incidentlab.errors import IncidentLabError
 from incidentlab.monitor.check_blast_radius import blast_radius
 from incidentlab.monitor.check_duration_anomaly import duration_anomaly
@@ -36,7 +38,16 @@ def run_one(name: str, ctx) -> list[Finding]:
     except NotChecked as exc:
         return [Finding(name, "project", "skip", f"not checked: {exc}")]
     except Exception as exc:  # noqa: BLE001 (each check is isolated: the report goes on)
-        return [Finding(name, "check", "error", f"{name} could not run: {plain(exc)}")]
+        return [Finding(name, "check", "error", f"{name} could not run: {_hint(plain(exc))}")]
+
+
+def _hint(line: str) -> str:
+    """What to do when the warehouse is a copy under another name: dbt-duckdb's views name the file's catalog."""
+    catalog = re.search(r'Catalog "([^"]+)" does not exist', line)
+    if not catalog:
+        return line
+    return (f'the warehouse\'s views read catalog "{catalog[1]}", the name of the file dbt built them in: open '
+            f'{catalog[1]}.duckdb, or give its copy that name ({line})')
 
 
 def plain(exc: BaseException) -> str:

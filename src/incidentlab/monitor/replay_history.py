@@ -34,13 +34,20 @@ class HistoryReplay:
         lines = [f"a human noticed {self.noticed_at:%a %b %d %Y %H:%M}; replayed from the {self.source}, "
                  "the checks that read the run history would first have fired:"]
         for check, fired in self.first_fired.items():
-            lines.append(f"  {check:<18} " + (f"{fired[0]:%a %b %d %H:%M}  after {fired[1]}  "
-                                                f"{_gained(self.noticed_at, fired[0]):+.1f} h" if fired else "never"))
+            lines.append(f"  {check:<18} " + (f"{_when(self.noticed_at, fired[0])}  (run {fired[1]})"
+                                                if fired else "never"))
         lines.append("duration_anomaly's sensitivity (fail beyond the ratio either way, baseline of N runs):")
         for row in self.sensitivity:
-            fired = (f"{row['first_fired_at']}  {row['hours_gained']:+.1f} h" if row["first_fired_at"] else "never")
+            fired = (_when(self.noticed_at, dt.datetime.fromisoformat(row["first_fired_at"]))
+                     if row["first_fired_at"] else "never")
             lines.append(f"  ratio {row['fail_ratio']:<5g} baseline {row['trailing_runs']:<3}  {fired}")
         return "\n".join(lines)
+
+
+def _when(noticed: dt.datetime, fired: dt.datetime) -> str:
+    """When a check fired, and how long before (or after) the human noticed: "Mon Mar 09 02:10  30.8 h before"."""
+    hours = _gained(noticed, fired)
+    return f"{fired:%a %b %d %H:%M}  {abs(hours):.1f} h {'before' if hours >= 0 else 'after'} it was noticed"
 
 
 def _gained(noticed: dt.datetime, fired: dt.datetime) -> float:
