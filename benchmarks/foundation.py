@@ -127,10 +127,9 @@ from IPython.testing.globalipapp import start_ipython
 ip = start_ipython()
 module, reading, stored = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "stored"
 if not stored:  # as the first kernel ever on this project: no parse of it stored yet
-    import tempfile
-    from incidentlab import parsed_projects
-    empty = tempfile.mkdtemp()
-    parsed_projects.store = lambda: __import__("pathlib").Path(empty)
+    from incidentlab import parsed_projects, temp_folders
+    empty = temp_folders.make("bench-parses")
+    parsed_projects.store = lambda: empty
 
 
 class FirstLine:  # when the first character reaches the screen

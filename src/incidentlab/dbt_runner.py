@@ -116,7 +116,6 @@ _installed: set[Path] = set()  # projects whose packages this process has seen i
 def ensure_packages(project: Path) -> None:
     """``dbt deps`` for ``project`` when a package it lists (the scenario clock) is not installed yet."""
     import fcntl
-    import tempfile
 
     if project in _installed:
         return
@@ -124,14 +123,19 @@ def ensure_packages(project: Path) -> None:
         _installed.add(project)
         return
     dbtRunner = _dbt_runner()
-    with open(Path(tempfile.gettempdir()) / f"incidentlab-deps-{_project_id(project)}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # builds in parallel processes share the module's project
+    # Builds in parallel processes share the module's project: they take turns on a lock of the project's folder
+    # itself (no lock file to leave behind), released when the folder is closed, however the process ends.
+    lock = os.open(project, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if not _missing_packages(project):
             return
         result = dbtRunner().invoke(["deps", "--project-dir", str(project), "--profiles-dir", str(project),
                                      "--no-send-anonymous-usage-stats", "--no-version-check", "--log-level", "none"])
         if not result.success or _missing_packages(project):
             raise DbtError(f"`dbt deps` could not install the packages of {project}: {result.exception}")
+    finally:
+        os.close(lock)
 
 
 # One dbt command at a time per process: commands share os.environ (the warehouse's path) and the parsed project.

@@ -20,13 +20,12 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import duckdb
 
-from incidentlab import dbt_runner, progress_line
+from incidentlab import dbt_runner, progress_line, temp_folders
 from incidentlab.error_text import message_line
 from incidentlab.errors import DbtError
 from incidentlab.paths import warehouse_path
@@ -65,7 +64,8 @@ class Lab:
             print(f"Building the {stage} warehouse once (a few seconds)...")
             build(self.module, stage, variant=self.variant)
         # A new folder every time: dbt-duckdb may keep the previous file open, so it is never overwritten.
-        folder = Path(tempfile.mkdtemp(prefix=f"incidentlab-{self.module}-"))
+        # Making it also removes the copies of kernels that were killed (temp_folders).
+        folder = temp_folders.make(self.module)
         self._folders.append(folder)
         self.path = folder / pristine.name
         shutil.copyfile(pristine, self.path)
@@ -120,7 +120,7 @@ class Lab:
             # %sql's connection is this lab's: closed here, jupysql has nothing left to close (and print) at exit
             self._disconnect_magics()
         for folder in self._folders:
-            shutil.rmtree(folder, ignore_errors=True)
+            temp_folders.remove(folder)
         self._folders.clear()
 
     @property
@@ -182,9 +182,9 @@ class Lab:
         old = self.scenario.check_stage(old or self.scenario.stages[0])
         new = self.scenario.check_stage(new or self.scenario.stages[-1])
         texts = []
-        with tempfile.TemporaryDirectory() as scratch:
+        with temp_folders.folder("diff") as scratch:
             for stage in (old, new):
-                project = self._copy_project(stage, Path(scratch) / stage)
+                project = self._copy_project(stage, scratch / stage)
                 found = sorted((project / "models").rglob(f"{name}.sql"))
                 texts.append(found[0].read_text(encoding="utf-8").splitlines() if found else [])
         diff = difflib.unified_diff(texts[0], texts[1], f"{name}.sql ({old})", f"{name}.sql ({new})", lineterm="")

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic, gradebook
 from incidentlab.grading.course import Course
@@ -108,11 +109,8 @@ def _check_warehouses(module: str) -> Path:
 def _sandboxes() -> Path:
     """A folder for this run's sandboxes, in memory where the system has a tmpfs: a sandbox's gradebook
     commits often, and nothing in it outlives the submission."""
-    import tempfile
-
     shm = Path("/dev/shm")
-    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix="incidentlab-sandboxes-", dir=base))
+    return temp_folders.make("sandboxes", shm if shm.is_dir() and os.access(shm, os.W_OK) else None)
 
 
 def _run_on_dask(jobs: list[Job], scheduler: str, summary: Summary, done) -> None:
@@ -181,7 +179,8 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
             _run(jobs, summary, course, gb, workers=summary.workers, scheduler=scheduler, limits=limits,
                  progress=progress, on_result=on_result)
     finally:
-        shutil.rmtree(sandboxes, ignore_errors=True)
+        temp_folders.remove(sandboxes)
+        temp_folders.remove_orphans()  # the private warehouses of workers killed for a submission
     summary.seconds = time.monotonic() - started
     return summary
 

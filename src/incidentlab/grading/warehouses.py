@@ -8,9 +8,7 @@ and a time limit per query. Only a single ``select`` ever reaches it (``incident
 
 from __future__ import annotations
 
-import atexit
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -18,6 +16,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 from incidentlab.paths import WAREHOUSE_FILE
 
@@ -40,8 +39,7 @@ _folder: Path | None = None
 def _private_folder() -> Path:
     global _folder
     if _folder is None:
-        _folder = Path(tempfile.mkdtemp(prefix="incidentlab-grade-"))
-        atexit.register(shutil.rmtree, _folder, ignore_errors=True)
+        _folder = temp_folders.make("grade")  # removed at exit, on SIGTERM, or after a kill by the next grader
     return _folder
 
 

@@ -6,9 +6,9 @@ import argparse
 import datetime as dt
 import json
 import sys
-import tempfile
 from pathlib import Path
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 
 EXIT_CODES = """exit codes: 0 ok, 1 warn, 2 fail (the worst finding), 3 usage or input error (nothing was checked)"""
@@ -62,9 +62,9 @@ def _monitor(ns: argparse.Namespace) -> int:
 
         raise IncidentLabError(f"name a module ({', '.join(module_names())}), or give --project-dir and "
                                "--warehouse for any dbt project's warehouse.")
-    with tempfile.TemporaryDirectory(prefix="incidentlab-monitor-") as folder:
+    with temp_folders.folder("monitor") as folder:
         if ns.module:
-            warehouse, project, now, audit = _module_target(ns, Path(folder))
+            warehouse, project, now, audit = _module_target(ns, folder)
         else:
             warehouse, project = ns.warehouse, ns.project_dir
             now, audit = ns.now or dt.datetime.now(), ns.audit_table or "raw_pipeline_runs"

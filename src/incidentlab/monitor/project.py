@@ -7,18 +7,16 @@ has no ``target/manifest.json``, ``ls``, ``compile``) run against an empty scrat
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import json
 import re
-import shutil
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
 import yaml  # dbt's own dependency
 
 from incidentlab.dbt_runner import _fingerprint, invoke
+from incidentlab import temp_folders
 from incidentlab.errors import DbtError, IncidentLabError
 
 WHOLE_PROJECT = "all"  # an audit log's models_run for a run without --select
@@ -45,8 +43,7 @@ class DbtProject:
                                    "pass the folder that holds it with --project-dir.")
         key = (_fingerprint(project_dir), warehouse_name)
         if key not in _projects:
-            scratch = Path(tempfile.mkdtemp(prefix="incidentlab-monitor-"))
-            atexit.register(shutil.rmtree, scratch, True)
+            scratch = temp_folders.make("monitor")
             own = project_dir / "target" / "manifest.json"
             path = own if own.is_file() else _parse(project_dir, scratch, warehouse_name)
             try:
