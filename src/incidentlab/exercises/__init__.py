@@ -74,10 +74,16 @@ def modules() -> list[str]:
     return sorted(_sources())
 
 
-def load(module: str) -> Exercises:
+def questions_file(module: str) -> Traversable:
+    """The module's exercises.toml: the checkout's, or the installed wheel's copy."""
     source = _sources().get(module)
     if source is None:
         raise IncidentLabError(f"no graded questions for {module!r}; known: {', '.join(modules()) or 'none'}")
+    return source
+
+
+def load(module: str) -> Exercises:
+    source = questions_file(module)
     where = f"notebooks/{module}/{FILE}"
     try:
         spec = tomllib.loads(source.read_text(encoding="utf-8"))
