@@ -31,10 +31,11 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed ## create .venv with the locked dependencies
 
-# Rebuilt only when what the replay reads changes.
-WAREHOUSE_INPUTS := $(shell find datasets dbt src/incidentlab/build.py src/incidentlab/datasets.py \
-  src/incidentlab/variant.py src/incidentlab/dbt_runner.py src/incidentlab/graph.py -type f \
-  -not -path '*/target/*' -not -path '*/logs/*' -not -path '*/dbt_packages/*' 2>/dev/null)
+# Rebuilt only when what the replay reads changes: the data, the dbt projects and the package's modules the
+# build imports (found in the source by src/incidentlab/build_inputs.py).
+WAREHOUSE_INPUTS := $(shell find datasets dbt -type f \
+  -not -path '*/target/*' -not -path '*/logs/*' -not -path '*/dbt_packages/*' 2>/dev/null) \
+  $(shell $(PYTHON) src/incidentlab/build_inputs.py)
 
 warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
 	$(BIN)/incidentlab build --all
