@@ -197,11 +197,11 @@ def test_the_cli_steps_print_their_summary(corpus, tmp_path, capsys):
 def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(warehouses, tmp_path):
     """--execute: the feedback shows the student's outputs; a kernel cannot kill its grader, and a detached child
     the kernel started is killed with it."""
-    from grading_corpus.mutations import Case, _insert, wrong_answers
+    from grading_corpus.mutations import Case, insert_cell, wrong_answers
 
     def patched_and_detached(nb):
         wrong_answers(nb)
-        _insert(nb, patch + detached)
+        insert_cell(nb, patch + detached)
 
     marker = tmp_path / "written-after-grading"
     patch = ("import incidentlab.checking.question as q, incidentlab.grading.grade_answers as g\n"
@@ -271,12 +271,12 @@ def _running_uids() -> set[int]:
 def test_an_executed_kernel_runs_as_its_own_user_and_sees_only_its_sandbox(warehouses, tmp_path):
     import json
 
-    from grading_corpus.mutations import Case, _insert
+    from grading_corpus.mutations import Case, insert_cell
     from incidentlab.grading.jail import FIRST_UID
 
     course_root = tmp_path / "course"
     escape = ESCAPE % {"module": MODULE, "course": str(course_root)}
-    course = _course(tmp_path, {"escape": Case(lambda nb: _insert(nb, escape), "graded", "")})
+    course = _course(tmp_path, {"escape": Case(lambda nb: insert_cell(nb, escape), "graded", "")})
     limits = Limits(cell_timeout=60, notebook_timeout=120, submission_timeout=240)
     autograde(course, workers=1, limits=limits, progress=False, module=MODULE, execute=True)
     graded = json.loads((course.autograded("escape") / "tiny.ipynb").read_text())

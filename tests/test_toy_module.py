@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import nbformat
 import pytest
-from grading_corpus.tiny_course import _cell
+from grading_corpus.tiny_course import notebook_cell
 
 from incidentlab.paths import project_root
 
@@ -145,12 +145,12 @@ def _master() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        _cell("markdown", "# Toy\nWhich is the latest day the sales mart holds?", grade_id="intro", locked=True),
-        _cell("code", f'from incidentlab.notebook import start\nlab = start("{TOY}")\n'
+        notebook_cell("markdown", "# Toy\nWhich is the latest day the sales mart holds?", grade_id="intro", locked=True),
+        notebook_cell("code", f'from incidentlab.notebook import start\nlab = start("{TOY}")\n'
                       f'from incidentlab.exercises import load\nex = load("{TOY}")', grade_id="setup", locked=True),
-        _cell("code", f"%%sql answer_latest_day <<\n-- ### BEGIN SOLUTION\n{RIGHT}\n-- ### END SOLUTION",
+        notebook_cell("code", f"%%sql answer_latest_day <<\n-- ### BEGIN SOLUTION\n{RIGHT}\n-- ### END SOLUTION",
               grade_id="toy_latest_day_answer", solution=True),
-        _cell("code", "ex.latest_day.check()\n### BEGIN HIDDEN TESTS\n"
+        notebook_cell("code", "ex.latest_day.check()\n### BEGIN HIDDEN TESTS\n"
                       "from incidentlab.grading.grade_answers import hidden_check\n"
                       "hidden_check(ex.latest_day)\n### END HIDDEN TESTS",
               grade_id="toy_latest_day_test", grade=True, locked=True, points=2),

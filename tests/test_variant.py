@@ -8,7 +8,7 @@ import re
 import pytest
 from warehouse_copies import MODULE, read_only
 
-from incidentlab.build import _steps
+from incidentlab.build import replay_steps
 from incidentlab.datasets import load_scenario, stage_names, variant_description, variant_names
 from incidentlab.paths import project_root
 from incidentlab.variant import make_variant
@@ -175,7 +175,7 @@ def test_messy_runs_has_failed_and_mismatched_runs(warehouses):
 def test_messy_runs_failed_runs_are_not_replayed():
     variant = scenario("messy_runs")
     failed = {run["run_id"] for run in variant.runs() if run["status"] != "success" and run["exit_code"] != 0}
-    replayed = {label for label, _, _ in _steps(variant, "stale")}
+    replayed = {label for label, _, _ in replay_steps(variant, "stale")}
     assert len(failed) == 3 and not failed & replayed
     assert replayed | failed == {run["run_id"] for run in variant.runs()}
 

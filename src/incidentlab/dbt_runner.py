@@ -45,8 +45,9 @@ _SOURCE_DIRS = ("models", "macros", "tests", "analyses", "snapshots", "seeds")
 _manifests: dict[tuple, object] = {}
 
 
-def _fingerprint(project: Path) -> tuple:
-    """Changes whenever a file of the dbt project does, so an edited model is parsed again."""
+def project_version(project: Path) -> tuple:
+    """Changes whenever a file of the dbt project does, so an edited model is parsed again (the monitor keys its
+    loaded projects on it too)."""
     files = [project / "dbt_project.yml"]
     for name in _SOURCE_DIRS:
         files += sorted(p for p in (project / name).rglob("*") if p.is_file())
@@ -64,7 +65,7 @@ def _manifest(project: Path, warehouse: Path, state: Path, profiles: Path | None
     incident's, then the fixed one): from another project's state, a partial parse can miss a model added with
     the unit test that reads it.
     """
-    key = _fingerprint(project)
+    key = project_version(project)
     if key not in _manifests:
         target = state / "parsed" / _project_id(project)
         stored = parsed_projects.key(project, profiles or project, warehouse.name)
@@ -177,12 +178,22 @@ def warm_up(project: Path, warehouse: Path) -> threading.Thread:
     return thread
 
 
+def is_parsed(project: Path) -> bool:
+    """Whether this process holds the parse of ``project``'s files as they are now."""
+    return project_version(project) in _manifests
+
+
+def forget_parses() -> None:
+    """Drop this process's parses, as a new kernel starts (a stored parse may still be loaded)."""
+    _manifests.clear()
+
+
 def waiting_for(project: Path) -> str | None:
     """What a command on ``project`` would wait for before dbt starts on it, in a line for the student; None when
     it starts at once (dbt imported, these files of the project parsed, no other dbt command running)."""
     if "dbt.cli.main" not in sys.modules or not _manifests:
         return "Starting dbt in this kernel (the first command takes a few seconds)…"
-    if _fingerprint(project) not in _manifests:
+    if not is_parsed(project):
         return "dbt is reading the project (new or changed files)…"
     if not _ONE_AT_A_TIME.acquire(blocking=False):
         return "Waiting for dbt to finish reading the project…"

@@ -112,7 +112,7 @@ class Lab:
             self.con.close()
         self._open(stage)
         print(f"Warehouse reset: {self.module}, {stage}, at {self.now:%a %b %d %Y %H:%M}.")
-        _warm_up_after_this_cell(self)  # the new copy of the project is parsed while the student reads
+        warm_up_after_this_cell(self)  # the new copy of the project is parsed while the student reads
 
     def close(self) -> None:
         ip = _ipython()
@@ -314,11 +314,11 @@ def start(module: str, stage: str | None = None) -> Lab:
         _current = Lab(module, stage)
     print(f"{module} is ready: your own copy of its warehouse and dbt project, at "
           f"{_current.now:%a %b %d %Y %H:%M}.", flush=True)
-    _warm_up_after_this_cell(_current)
+    warm_up_after_this_cell(_current)
     return _current
 
 
-def _warm_up_after_this_cell(lab: Lab) -> None:
+def warm_up_after_this_cell(lab: Lab) -> None:
     """Parse ``lab``'s dbt project while the student reads, once the cell is done: started at once, importing dbt
     would take the interpreter from the rest of that cell (the questions, the plots)."""
     ip = _ipython()

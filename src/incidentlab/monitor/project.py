@@ -15,7 +15,7 @@ from pathlib import Path
 
 import yaml  # dbt's own dependency
 
-from incidentlab.dbt_runner import _fingerprint, invoke
+from incidentlab.dbt_runner import invoke, project_version
 from incidentlab import temp_folders
 from incidentlab.errors import DbtError, IncidentLabError
 
@@ -41,7 +41,7 @@ class DbtProject:
         if not (project_dir / "dbt_project.yml").is_file():
             raise IncidentLabError(f"{project_dir} is not a dbt project (it has no dbt_project.yml); "
                                    "pass the folder that holds it with --project-dir.")
-        key = (_fingerprint(project_dir), warehouse_name)
+        key = (project_version(project_dir), warehouse_name)
         if key not in _projects:
             scratch = temp_folders.make("monitor")
             own = project_dir / "target" / "manifest.json"

@@ -82,7 +82,7 @@ def run_checks(
     if unknown:
         raise IncidentLabError(f"no check named {', '.join(unknown)}; the checks are {', '.join(CHECKS)}.")
     project = DbtProject.load(Path(project_dir), warehouse_file(con).name)
-    ctx = Context(con, project, now, read_runs(con, audit_table, now), sla_hours)
+    ctx = Context(con, project, now, read_runs(con, audit_table, now), sla_hours, checks=CHECKS)
     findings = []
     for name in checks or list(CHECKS):
         if name == "selector_coverage":
