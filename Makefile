@@ -10,8 +10,8 @@ MODULES := $(patsubst datasets/%/scenario.toml,%,$(wildcard datasets/*/scenario.
 MODULE ?=
 ONE := $(if $(MODULE),$(MODULE),$(MODULES))
 
-.PHONY: help install warehouses lab workspace lab-masters masters test test-browser test-fast release validate lock bench clean \
-  collect autograde feedback grades bench-grading monitor
+.PHONY: help install warehouses lab workspace lab-masters masters lint test test-browser test-fast release validate lock bench \
+  clean collect autograde feedback grades bench-grading monitor
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -69,7 +69,11 @@ monitor: warehouses ## the monitor's report on each module's incident, then its 
 	@for m in $(ONE); do $(BIN)/incidentlab monitor $$m; test $$? -lt 3 || exit 1; echo; done
 	$(BIN)/incidentlab monitor --replay $(MODULE)
 
-test: install ## run the whole test suite (what CI runs), on two workers: one test file per worker at a time
+lint: install ## ruff on the project's Python and mypy on src/ (rules in pyproject.toml): both must find nothing
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install lint ## lint, then the whole test suite (what CI runs), on two workers: one test file per worker at a time
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-browser: install ## the browser suite alone, every notebook of each module's release in JupyterLab in headless Chromium

@@ -8,12 +8,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from project_copies import copy_project
 
 from incidentlab.datasets import module_names
 from incidentlab.grading.autograde import fingerprint, shared_fingerprint
 from incidentlab.grading.limits import Limits
 from incidentlab.paths import project_root
-from project_copies import copy_project
 
 MODULE = module_names()[0]
 

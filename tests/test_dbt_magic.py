@@ -3,7 +3,6 @@
 import pytest
 from lab_shell import as_shown, lab_shell
 
-
 MODULE = "wt06_data_stale"
 
 

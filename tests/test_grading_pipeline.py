@@ -12,15 +12,15 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from grading_corpus.mutations import CASES, build_export, expected_status
 from grading_corpus.tiny_course import MODULE, make_course
+
 from incidentlab.grading import export as export_mod
 from incidentlab.grading.autograde import autograde
 from incidentlab.grading.collect import collect
 from incidentlab.grading.feedback import feedback, leaks, page_text
-from incidentlab.grading.release import release
 from incidentlab.grading.limits import Limits
+from incidentlab.grading.release import release
 
 pytestmark = pytest.mark.slow
 
@@ -272,6 +272,7 @@ def test_an_executed_kernel_runs_as_its_own_user_and_sees_only_its_sandbox(wareh
     import json
 
     from grading_corpus.mutations import Case, insert_cell
+
     from incidentlab.grading.jail import FIRST_UID
 
     course_root = tmp_path / "course"

@@ -90,7 +90,8 @@ def test_no_private_name_is_used_outside_its_module():
         for node in ast.walk(tree):
             if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in aliases
                     and node.attr.startswith("_") and not node.attr.startswith("__")):
-                reaches.append(f"{path.relative_to(project_root())}:{node.lineno}: {aliases[node.value.id]}.{node.attr}")
+                where = f"{path.relative_to(project_root())}:{node.lineno}"
+                reaches.append(f"{where}: {aliases[node.value.id]}.{node.attr}")
     assert not reaches, "private names used outside their module:\n" + "\n".join(reaches)
 
 

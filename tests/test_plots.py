@@ -164,7 +164,8 @@ def test_a_plot_says_red_only_when_it_draws_red(name):
     keys = [h for legend in [ax.get_legend() for ax in fig.axes] + fig.legends if legend
             for h in legend.legend_handles if isinstance(h, matplotlib.patches.Rectangle)]
     explained = bool(re.search(r"\bred\b", words)) or any(_red(h) for h in keys)
-    assert explained == red, f"title and legend explain red {'without' if not red else 'nowhere, but draw'} red:\n{words}"
+    drawn = "without" if not red else "nowhere, but draw"
+    assert explained == red, f"title and legend explain red {drawn} red:\n{words}"
     for legend in [ax.get_legend() for ax in fig.axes] + fig.legends:
         if legend is None:
             continue

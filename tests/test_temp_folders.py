@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from incidentlab import temp_folders
-from incidentlab.datasets import module_names, load_scenario
+from incidentlab.datasets import load_scenario, module_names
 from incidentlab.paths import warehouse_path
 
 MODULE = module_names()[0]

@@ -15,7 +15,8 @@ from incidentlab.variant import make_variant
 
 VARIANTS = variant_names(MODULE)
 SHIFT = dt.timedelta(days=98)
-KEYS = {"raw_customers": "customer_id", "raw_orders": "order_id", "raw_events": "event_id", "raw_pipeline_runs": "run_id"}
+KEYS = {"raw_customers": "customer_id", "raw_orders": "order_id", "raw_events": "event_id",
+        "raw_pipeline_runs": "run_id"}
 MARTS = {  # mart -> its date column, and the latest date of the same thing in staging
     "fct_revenue_daily": ("order_date", "select max(order_date) from stg_orders where status != 'returned'"),
     "fct_daily_signups": ("signup_date", "select max(event_date) from stg_events where event_type = 'signup'"),
@@ -123,7 +124,8 @@ def test_shifted_every_date_moves_98_days(warehouses, table):
 
 
 def test_shifted_known_rows_and_clock(warehouses):
-    customers, log = rows_by_key("stale", "shifted", "raw_customers"), rows_by_key("stale", "shifted", "raw_pipeline_runs")
+    customers = rows_by_key("stale", "shifted", "raw_customers")
+    log = rows_by_key("stale", "shifted", "raw_pipeline_runs")
     assert customers[1]["signup_date"] == dt.date(2024, 4, 9)  # Ava Martin, Jan 2 in the real scenario
     assert customers[28]["_loaded_at"] == dt.datetime(2024, 5, 19, 18, 5, 8)
     assert log["run_001"]["run_date"] == dt.datetime(2024, 5, 6, 18, 11, 55)

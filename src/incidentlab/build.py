@@ -26,6 +26,7 @@ from incidentlab.graph import write_graph
 from incidentlab.paths import dbt_dir, warehouse_path
 from incidentlab.variant import make_variant
 
+
 def command_of(models_run: str) -> list[str]:
     """The dbt command a run used, read from its audit-log ``models_run``."""
     return ["run"] if models_run == "all" else ["run", "--select", models_run]

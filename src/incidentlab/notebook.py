@@ -51,7 +51,7 @@ class Lab:
         self.stage = self.scenario.check_stage(stage or self.scenario.first_stage)
         self.last = None  # the last dbt result
         self._folders: list[Path] = []
-        self.con: duckdb.DuckDBPyConnection | None = None
+        self.con: duckdb.DuckDBPyConnection  # set by _open
         self._open(self.stage)
         atexit.register(self.close)
 
@@ -108,8 +108,7 @@ class Lab:
         """Throw away every change (warehouse and dbt project) and start again from ``stage`` (default: the first)."""
         stage = self.scenario.check_stage(stage or self.scenario.first_stage)
         self._disconnect_magics()
-        if self.con is not None:
-            self.con.close()
+        self.con.close()
         self._open(stage)
         print(f"Warehouse reset: {self.module}, {stage}, at {self.now:%a %b %d %Y %H:%M}.")
         warm_up_after_this_cell(self)  # the new copy of the project is parsed while the student reads
@@ -126,7 +125,7 @@ class Lab:
     @property
     def now(self) -> dt.datetime:
         """The scenario's "now" in this warehouse (``scenario_now()`` in SQL)."""
-        return self.con.sql("select scenario_now()").fetchone()[0]
+        return self.con.sql("select scenario_now()").fetchall()[0][0]
 
     def query(self, sql: str):
         """The result of ``sql`` on this warehouse as a pandas DataFrame."""

@@ -11,16 +11,16 @@ import copy
 import shutil
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
 from incidentlab.grading.course import Course
+from incidentlab.grading.repair import grade_id
 from incidentlab.not_answered import NOT_ANSWERED_SQL
 from incidentlab.paths import project_root
-from incidentlab.grading.repair import grade_id
 
 STATIC = Path(__file__).parent / "static"
 MASTERS = project_root() / "notebooks"

@@ -19,7 +19,8 @@ ANSWERS = {
     "hours_stale": "select 'fct_revenue_daily' as model, max(updated_at) as last_refreshed_at,\n"
                    "       round(epoch(scenario_now() - max(updated_at)) / 3600, 1) as hours_stale\n"
                    "from fct_revenue_daily\nunion all\n"
-                   "select 'fct_daily_signups', max(updated_at), round(epoch(scenario_now() - max(updated_at)) / 3600, 1)\n"
+                   "select 'fct_daily_signups', max(updated_at), "
+                   "round(epoch(scenario_now() - max(updated_at)) / 3600, 1)\n"
                    "from fct_daily_signups",
     "phantom_count": "select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs\n"
                      "from stg_pipeline_runs where status = 'success' and exit_code = 0",

@@ -61,7 +61,8 @@ def _checkout() -> Path | None:
 
 def _sources() -> dict[str, Traversable]:
     """module -> its questions file: the checkout's when there is one, else the copies in the installed wheel."""
-    found: dict[str, Traversable] = {entry.name[: -len(".toml")]: entry for entry in resources.files(__package__).iterdir()
+    found: dict[str, Traversable] = {entry.name[: -len(".toml")]: entry
+                                     for entry in resources.files(__package__).iterdir()
                                      if entry.name.endswith(".toml")}
     notebooks = _checkout()
     if notebooks is not None and notebooks.is_dir():

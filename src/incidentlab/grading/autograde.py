@@ -149,7 +149,8 @@ def _run_on_dask(jobs: list[Job], scheduler: str, summary: Summary, done) -> Non
                     result = future.result()
                 except Exception as exc:
                     result = (_failed(job, f"the grading process died while grading this submission ({exc})")
-                              if type(exc).__name__ == "KilledWorker" else _crashed(job, f"{type(exc).__name__}: {exc}"))
+                              if type(exc).__name__ == "KilledWorker"
+                              else _crashed(job, f"{type(exc).__name__}: {exc}"))
                 done(result, job)
         finally:
             for future in futures:

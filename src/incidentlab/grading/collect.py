@@ -197,7 +197,7 @@ def collect(course: Course, export: Path, progress: bool = False) -> Collected:
             refusals = {path: why for path in files if (why := _refusal(path))}
             notes += refusals.values()
             notes += _place([p for p in files if p not in refusals], released, inbox)
-            stamp = dt.datetime.fromtimestamp(entry.lstat().st_mtime, dt.timezone.utc)
+            stamp = dt.datetime.fromtimestamp(entry.lstat().st_mtime, dt.UTC)
             (inbox / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
             atomic.replace_tree(inbox, course.submitted(sid))
             atomic.write_json(course.collect_notes(sid), {"source": entry.name, "notes": notes})

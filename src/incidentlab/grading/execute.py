@@ -15,9 +15,8 @@ from pathlib import Path
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
-from traitlets import Dict, Float, Integer, Unicode
-
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Dict, Float, Integer, Unicode
 
 from incidentlab.grading.jail import Jail, kill_processes
 

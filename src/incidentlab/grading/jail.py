@@ -100,7 +100,7 @@ class Jail:
 
 def hand_over(folder: Path, uid: int) -> None:
     """Give the sandbox's files to the kernel's user (the grader, root, can still read and remove them)."""
-    for root, dirs, files in os.walk(folder):
+    for root, _, files in os.walk(folder):
         os.chown(root, uid, uid)
         for name in files:
             os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)

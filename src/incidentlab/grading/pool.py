@@ -7,12 +7,14 @@ submission it holds is killed and replaced, that submission alone is reported, a
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable
+from typing import Any
 
 
 def _serve(conn, fn) -> None:
@@ -98,10 +100,8 @@ class Pool:
 
     @staticmethod
     def _stop(worker: _Worker) -> None:
-        try:
+        with contextlib.suppress(OSError):  # BrokenPipeError is one
             worker.conn.send(None)
-        except (OSError, BrokenPipeError):
-            pass
         worker.process.join(5)
         if worker.process.is_alive():
             worker.process.kill()

@@ -8,6 +8,7 @@ and a time limit per query. Only a single ``select`` ever reaches it (``incident
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import threading
 import time
@@ -21,8 +22,9 @@ from incidentlab.errors import IncidentLabError
 from incidentlab.paths import WAREHOUSE_FILE
 
 MEMORY_LIMIT = "1GB"
-_CONFIG = {"enable_external_access": False, "memory_limit": MEMORY_LIMIT, "threads": 1,
-           "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False, "memory_limit": MEMORY_LIMIT, "threads": 1,
+    "autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 class QueryError(IncidentLabError):
@@ -44,10 +46,8 @@ def _private_folder() -> Path:
 
 
 def _interrupt(con: duckdb.DuckDBPyConnection) -> None:
-    try:  # the query may finish and the connection close while the timer fires
+    with contextlib.suppress(duckdb.Error):  # the query may finish and the connection close as the timer fires
         con.interrupt()
-    except duckdb.Error:
-        pass
 
 
 class LockedWarehouse:

@@ -23,7 +23,9 @@ def duration_anomaly(ctx: Context) -> list[Finding]:
     anomalous run that had ended by ``now`` is a finding (fired at its end); when there is none, one ``ok``
     finding for the latest run.
     """
-    findings, baseline, latest = [], [], None
+    findings: list[Finding] = []
+    baseline: list[float] = []
+    latest = None
     for run in ctx.runs:
         if not run.built:
             continue

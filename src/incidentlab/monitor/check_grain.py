@@ -6,6 +6,7 @@ import re
 
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import Finding
+from incidentlab.monitor.warehouse import one_row
 
 NAME = "grain"
 
@@ -50,8 +51,7 @@ def grain(ctx: Context) -> list[Finding]:
     for model in sorted(ctx.project.models):
         for key, source in grain_keys(ctx, model).items():
             columns = ", ".join(f'"{c}"' for c in key.split(","))
-            rows, keys = ctx.con.execute(
-                f"select count(*), count(distinct ({columns})) from {ctx.table(model)}").fetchone()
+            rows, keys = one_row(ctx.con, f"select count(*), count(distinct ({columns})) from {ctx.table(model)}")
             evidence = {"key": key, "key_source": source, "rows": rows, "distinct_keys": keys,
                         "rows_per_key": round(rows / keys, 2) if keys else None}
             if rows > keys:

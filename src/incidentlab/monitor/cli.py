@@ -20,7 +20,7 @@ def _exits_3(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.print_usage(sys.stderr)
         parser.exit(3, f"{parser.prog}: error: {message}\n")
 
-    parser.error = error
+    parser.error = error  # type: ignore[method-assign]
     return parser
 
 
@@ -111,10 +111,10 @@ def _replay(ns: argparse.Namespace) -> int:
 
 
 def _coverage(ns: argparse.Namespace) -> int:
+    from incidentlab.monitor.check_selector_coverage import coverage_of
     from incidentlab.monitor.finding import worst
     from incidentlab.monitor.project import DbtProject
     from incidentlab.monitor.report import EXIT_CODES as VERDICT_CODES
-    from incidentlab.monitor.check_selector_coverage import coverage_of
     from incidentlab.paths import dbt_dir
 
     if ns.project_dir:

@@ -11,7 +11,7 @@ import duckdb
 from incidentlab.monitor.audit import Run
 from incidentlab.monitor.finding import Finding
 from incidentlab.monitor.project import DbtProject
-from incidentlab.monitor.warehouse import columns_of, quoted
+from incidentlab.monitor.warehouse import columns_of, one_row, quoted
 
 # Columns that hold when dbt last rebuilt a table (the first one a model has is used; meta.refreshed_at_column wins).
 REFRESH_COLUMNS = ("_refreshed_at", "refreshed_at", "updated_at", "_updated_at")
@@ -25,7 +25,7 @@ class Context:
     runs: list[Run]
     sla_hours: float | None = None
     # The checks by name (monitor.checks.CHECKS, given by the report: the checks import this module, not it them)
-    checks: Mapping[str, Callable[[Context], list[Finding]]] = field(default_factory=dict)
+    checks: Mapping[str, Callable[..., list[Finding]]] = field(default_factory=dict)
     results: dict[str, list[Finding]] = field(default_factory=dict)  # each check's findings, once it has run
 
     def columns(self, model: str) -> dict[str, str]:
@@ -53,7 +53,7 @@ class Context:
         named = self.project.meta(model).get("refreshed_at_column")
         column = named if named in columns else next((c for c in REFRESH_COLUMNS if c in columns), None)
         if column:
-            value = self.con.execute(f'select max("{column}") from {self.table(model)}').fetchone()[0]
+            value = one_row(self.con, f'select max("{column}") from {self.table(model)}')[0]
             return value, f"column {column}"
         for run in reversed(self.runs):
             if run.built and model in self.project.select(run.models_run):

@@ -15,13 +15,13 @@ from pathlib import Path
 
 import yaml  # dbt's own dependency
 
-from incidentlab.dbt_runner import invoke, project_version
 from incidentlab import temp_folders
+from incidentlab.dbt_runner import invoke, project_version
 from incidentlab.errors import DbtError, IncidentLabError
 
 WHOLE_PROJECT = "all"  # an audit log's models_run for a run without --select
 MARTS_FOLDER = "marts"
-_projects: dict[tuple, "DbtProject"] = {}
+_projects: dict[tuple, DbtProject] = {}
 
 
 class DbtProject:
@@ -35,7 +35,7 @@ class DbtProject:
         self._compiled: dict[str, str] = {}
 
     @classmethod
-    def load(cls, project_dir: Path, warehouse_name: str = "acme.duckdb") -> "DbtProject":
+    def load(cls, project_dir: Path, warehouse_name: str = "acme.duckdb") -> DbtProject:
         """The project in ``project_dir``: its ``target/manifest.json``, or one an in-process ``dbt parse`` writes."""
         project_dir = Path(project_dir).resolve()
         if not (project_dir / "dbt_project.yml").is_file():
@@ -161,7 +161,7 @@ def _profiles(project_dir: Path, scratch: Path) -> Path:
     if own.is_file():
         profile = (yaml.safe_load(own.read_text(encoding="utf-8")) or {}).get(name) or {}
         outputs = profile.get("outputs") or {}
-        target = profile.get("target") if profile.get("target") in outputs else next(iter(outputs), target)
+        target = str(profile["target"] if profile.get("target") in outputs else next(iter(outputs), target))
         output = dict(outputs.get(target) or output)
     output["path"] = "{{ env_var('INCIDENTLAB_WAREHOUSE') }}"
     (scratch / "profiles.yml").write_text(yaml.safe_dump({name: {"target": target, "outputs": {target: output}}}),
