@@ -140,7 +140,7 @@ def test_a_dask_cluster_grades_with_the_same_command(corpus, tmp_path):
     from distributed import LocalCluster
 
     course = _course(tmp_path, {name: CASES[name] for name in SUBSET[:2]})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         summary = autograde(course, scheduler=cluster.scheduler_address, limits=LIMITS, progress=False,
                             module=MODULE)
     assert sorted(summary.results) == sorted(SUBSET[:2])
