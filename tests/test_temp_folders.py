@@ -94,7 +94,7 @@ def test_an_interrupted_kernel_or_grader_removes_its_folder(warehouses, tmp, how
         process, folder = _start(code, args, env)
         assert folder.exists()
         process.send_signal(how)
-        process.communicate(timeout=30)
+        process.communicate(timeout=300)
         assert process.returncode != 0
         assert _entries(tmp) == [], f"{folder.name} was left behind after {how.name}"
 
@@ -106,14 +106,90 @@ def test_an_interrupted_monitor_run_leaves_nothing(warehouses, tmp):
     for how in (signal.SIGINT, signal.SIGTERM):
         process = subprocess.Popen([str(cli), "monitor", MODULE], env=env, stdout=subprocess.DEVNULL,
                                    stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while not any(n.startswith("incidentlab-monitor-") for n in _entries(tmp)):
-            assert process.poll() is None, f"the monitor ended before it made its folder: {process.stderr.read()}"
-            assert time.monotonic() < deadline, "the monitor made no folder in 60 s"
-            time.sleep(0.05)
+        _wait_for(lambda: any(n.startswith("incidentlab-monitor-") for n in _entries(tmp)), process,
+                  "monitor's folder")
         process.send_signal(how)
-        process.communicate(timeout=60)
+        process.communicate(timeout=300)
         assert _entries(tmp) == [], f"the monitor left {_entries(tmp)} after {how.name}"
+
+
+# An instructor's autograde run on the tiny course (several SQL hogs, so it is still grading when interrupted).
+AUTOGRADE = """
+import sys
+from pathlib import Path
+from grading_corpus.mutations import CASES, build_export
+from grading_corpus.tiny_course import MODULE, make_course
+from incidentlab.grading.autograde import autograde
+from incidentlab.grading.collect import collect
+from incidentlab.grading.limits import Limits
+from incidentlab.grading.release import release
+root = Path(sys.argv[1])
+course = make_course(root / "course")
+release(course)
+build_export(course, root / "export", {f"hog{i}": CASES["sql_hog"] for i in range(4)})
+collect(course, root / "export")
+print(root, flush=True)
+autograde(course, workers=2, limits=Limits(query_timeout=5), progress=False, module=MODULE)
+"""
+
+
+def _sandboxes_of(pid: int) -> list[Path]:
+    """The folders of sandboxes that process ``pid`` made in /dev/shm (other processes of the machine make theirs)."""
+    shm = Path("/dev/shm")
+    found = []
+    for entry in shm.glob(f"{temp_folders.PREFIX}sandboxes-*") if shm.is_dir() else []:
+        try:
+            if (entry / temp_folders.OWNER_FILE).read_text().split()[0] == str(pid):
+                found.append(entry)
+        except (OSError, IndexError):
+            continue
+    return found
+
+
+def _children(pid: int) -> dict[int, str | None]:
+    """The child processes of ``pid`` (Linux), with when each started."""
+    try:
+        pids = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return {}
+    return {child: temp_folders.started(child) for child in pids}
+
+
+def _wait_for(condition, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + 300  # a loaded machine (make test runs two files at a time)
+    while not condition():
+        assert process.poll() is None, f"the process ended before the {what}: {process.communicate()[1][-2000:]}"
+        assert time.monotonic() < deadline, f"no {what} in 300 s"
+        time.sleep(0.05)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("how", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_autograde_run_leaves_nothing(warehouses, tmp, tmp_path, how):
+    """Ctrl-C reaches the whole process group (the grader and its workers); SIGTERM the grader alone."""
+    from incidentlab.paths import project_root
+
+    env = {**_env(tmp, warehouses), "PYTHONPATH": str(project_root() / "tests")}
+    process = subprocess.Popen([sys.executable, "-c", AUTOGRADE, str(tmp_path / "run")], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert process.stdout.readline().strip(), process.communicate()[1][-2000:]
+    process.stdout.close()
+    _wait_for(lambda: any(n.startswith("incidentlab-grade-") for n in _entries(tmp)), process,
+              "grading process's warehouses")
+    sandboxes = _sandboxes_of(process.pid)  # none where the machine has no /dev/shm: they are under TMPDIR
+    workers = _children(process.pid)
+    if how == signal.SIGINT:
+        os.killpg(process.pid, how)
+    else:
+        process.send_signal(how)
+    process.communicate(timeout=300)
+    left = [p.name for p in sandboxes if p.exists()]
+    assert _entries(tmp) == [] and left == [], f"left after {how.name}: {_entries(tmp)} {left}"
+    deadline = time.monotonic() + 10  # multiprocessing's resource tracker ends once it sees the grader gone
+    while (running := [pid for pid in workers if temp_folders.started(pid) == workers[pid]]) and (
+            time.monotonic() < deadline):
+        time.sleep(0.2)
+    assert not running, f"the grader ended and left its workers {running} running (they write into its folders)"
 
 
 def _owned_by(tmp: Path, pid: int, start: str | None) -> Path:

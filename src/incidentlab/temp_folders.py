@@ -52,12 +52,24 @@ def make(kind: str, where: Path | None = None) -> Path:
     """A new folder ``incidentlab-<kind>-*`` in ``where`` (the temporary folder), removed when this process ends."""
     remove_orphans(where)
     _hook_signals()
-    folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=where))
     pid = os.getpid()
-    (folder / OWNER_FILE).write_text(f"{pid} {started(pid) or ''}\n")
-    with _lock:
-        _mine[folder] = pid
+    with _signals_held():  # an interruption comes once the folder is registered, never between
+        folder = Path(tempfile.mkdtemp(prefix=f"{PREFIX}{kind}-", dir=where))
+        with _lock:
+            _mine[folder] = pid
+        (folder / OWNER_FILE).write_text(f"{pid} {started(pid) or ''}\n")
     return folder
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """SIGINT and SIGTERM wait (they are delivered at the end of the block)."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def remove(folder: Path) -> None:
