@@ -10,8 +10,8 @@ MODULES := $(patsubst datasets/%/scenario.toml,%,$(wildcard datasets/*/scenario.
 MODULE ?=
 ONE := $(if $(MODULE),$(MODULE),$(MODULES))
 
-.PHONY: help install warehouses lab workspace lab-masters masters test test-browser test-fast release validate lock bench clean \
-  collect autograde feedback grades bench-grading monitor mutants test-mutants hub hub-proxy test-hub image
+.PHONY: help install warehouses lab workspace lab-masters masters lint test test-browser test-fast release validate lock bench \
+  clean collect autograde feedback grades bench-grading monitor mutants test-mutants hub hub-proxy test-hub image
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -31,11 +31,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed ## create .venv with the locked dependencies
 
-# Rebuilt only when what the replay reads changes.
-WAREHOUSE_INPUTS := $(shell find datasets dbt src/incidentlab/build.py src/incidentlab/datasets.py \
-  src/incidentlab/variant.py src/incidentlab/accidents.py src/incidentlab/dbt_runner.py src/incidentlab/graph.py \
-  $(wildcard grading/*/hidden_variants.toml) -type f \
-  -not -path '*/target/*' -not -path '*/logs/*' -not -path '*/dbt_packages/*' 2>/dev/null)
+# Rebuilt only when what the replay reads changes: the data, the dbt projects and the package's modules the
+# build imports (found in the source by src/incidentlab/build_inputs.py).
+WAREHOUSE_INPUTS := $(shell find datasets dbt -type f \
+  -not -path '*/target/*' -not -path '*/logs/*' -not -path '*/dbt_packages/*' 2>/dev/null) \
+  $(wildcard grading/*/hidden_variants.toml) \
+  $(shell $(PYTHON) src/incidentlab/build_inputs.py)
 
 warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
 	$(BIN)/incidentlab build --all
@@ -69,7 +70,11 @@ monitor: warehouses ## the monitor's report on each module's incident, then its 
 	@for m in $(ONE); do $(BIN)/incidentlab monitor $$m; test $$? -lt 3 || exit 1; echo; done
 	$(BIN)/incidentlab monitor --replay $(MODULE)
 
-test: install ## run the whole test suite (what CI runs), on two workers: one test file per worker at a time
+lint: install ## ruff on the project's Python and mypy on src/ (rules in pyproject.toml): both must find nothing
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: install lint ## lint, then the whole test suite (what CI runs), on two workers: one test file per worker at a time
 	$(BIN)/python -m pytest -n 2 --dist loadfile
 
 test-browser: install ## the browser suite alone, every notebook of each module's release in JupyterLab in headless Chromium

@@ -1,4 +1,5 @@
-"""Puts each module's questions (notebooks/<module>/exercises.toml) into the wheel, as incidentlab/exercises/<module>.toml.
+"""Puts each module's questions (notebooks/<module>/exercises.toml) into the wheel, as
+incidentlab/exercises/<module>.toml.
 
 A student who installs the wheel has no checkout; the visible checks read these. They hold no answer.
 """

@@ -49,7 +49,8 @@ def base_python() -> str:
 def fresh_setup(scratch: Path) -> None:
     print("(a) fresh setup: make install into a new venv", flush=True)
     venv = scratch / "venv"
-    command = ["make", "--no-print-directory", "-C", str(project_root()), "install", f"VENV={venv}", f"PYTHON={base_python()}"]
+    command = ["make", "--no-print-directory", "-C", str(project_root()), "install", f"VENV={venv}",
+               f"PYTHON={base_python()}"]
     seconds, done = timed(lambda: subprocess.run(command, capture_output=True, text=True))
     if done.returncode != 0:
         print(f"  failed (exit {done.returncode}):\n{done.stdout}{done.stderr}", flush=True)
@@ -73,8 +74,10 @@ def builds(scratch: Path) -> dict[str, Path]:
         for stage, variant in [(stage, None) for stage in stage_names(module)] + [(stage_names(module)[0], v)
                                                                                 for v in variants]:
             label = f"{module} {stage}" + (f"-{variant}" if variant else "")
+            target = scratch / label.replace(" ", "_") / WAREHOUSE_FILE
             seconds, built[label] = timed(
-                lambda: build(module, stage, scratch / label.replace(" ", "_") / WAREHOUSE_FILE, variant=variant))
+                lambda module=module, stage=stage, target=target, variant=variant: build(module, stage, target,
+                                                                                         variant=variant))
             report(label, seconds, "(parses the project: no parse stored yet)" if len(built) == 1 else "")
     return built
 
@@ -127,10 +130,9 @@ from IPython.testing.globalipapp import start_ipython
 ip = start_ipython()
 module, reading, stored = sys.argv[1], float(sys.argv[2]), sys.argv[3] == "stored"
 if not stored:  # as the first kernel ever on this project: no parse of it stored yet
-    import tempfile
-    from incidentlab import parsed_projects
-    empty = tempfile.mkdtemp()
-    parsed_projects.store = lambda: __import__("pathlib").Path(empty)
+    from incidentlab import parsed_projects, temp_folders
+    empty = temp_folders.make("bench-parses")
+    parsed_projects.store = lambda: empty
 
 
 class FirstLine:  # when the first character reaches the screen

@@ -9,8 +9,9 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from incidentlab.paths import project_root
 from warehouse_copies import MODULE, copy_of
+
+from incidentlab.paths import project_root
 
 DBT_ARTEFACTS = shutil.ignore_patterns("target", "logs", "dbt_packages")
 
@@ -55,7 +56,8 @@ def leftovers(folder: Path) -> list[str]:
 def held_open(path: Path):
     """Another process holding a read-write DuckDB connection on ``path`` (as a notebook kernel would)."""
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()", str(path)],
+        [sys.executable, "-c",
+         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('open', flush=True); sys.stdin.read()", str(path)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

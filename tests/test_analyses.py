@@ -99,7 +99,8 @@ def test_step_5_durations(investigation):
 def test_step_6_blast_radius(investigation):
     with read_only("stale") as con:
         weekend_revenue = con.sql(
-            "select sum(amount) from stg_orders where status != 'returned' and order_date between '2024-02-09' and '2024-02-11'"
+            "select sum(amount) from stg_orders where status != 'returned' "
+            "and order_date between '2024-02-09' and '2024-02-11'"
         ).fetchone()[0]
     rows = by(investigation[6], "mart")
     assert set(rows) == {"fct_revenue_daily", "fct_daily_signups"}
@@ -120,9 +121,11 @@ def test_solution_checks_go_red_on_the_stale_warehouse(compiled):
     [gate] = solution[1]
     assert (gate["run_id"], gate["includes_marts"]) == ("run_015", False)
     assert gate["gate"].startswith("fail")
-    assert {row["mart"]: row["freshness"] for row in solution[2]} == {"fct_revenue_daily": "error", "fct_daily_signups": "error"}
+    assert {row["mart"]: row["freshness"] for row in solution[2]} == {"fct_revenue_daily": "error",
+                                                                      "fct_daily_signups": "error"}
     [dashboard] = solution[3]
-    assert (dashboard["latest_order_date"], dashboard["days_missing"], dashboard["dashboard_check"]) == (FEB_8, 3, "error")
+    assert (dashboard["latest_order_date"], dashboard["days_missing"], dashboard["dashboard_check"]) == (
+        FEB_8, 3, "error")
     assert [row["run_id"] for row in solution[4]] == PHANTOMS
 
 
@@ -155,7 +158,8 @@ def test_verification_shows_the_stale_marts_unhealthy(compiled):
 
 def test_postmortem_quotes_only_checked_numbers(investigation):
     text = (project_root() / "dbt" / "wt06_data_stale" / "analyses" / "04_postmortem.md").read_text(encoding="utf-8")
-    revenue, signups = by(investigation[6], "mart")["fct_revenue_daily"], by(investigation[6], "mart")["fct_daily_signups"]
+    marts = by(investigation[6], "mart")
+    revenue, signups = marts["fct_revenue_daily"], marts["fct_daily_signups"]
     run_012 = by(investigation[5], "run_id")["run_012"]
     refresh = investigation[2][0]
     # every number the postmortem states, as it states it, built from the query results

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from test_nbgrader_release import nbgrader, release_folder
+from test_student_lab import TOKEN, running_student_lab
 
 from incidentlab.checking.answer_sql import header
 from incidentlab.exercises import modules
 from incidentlab.paths import project_root
-from test_nbgrader_release import nbgrader, release_folder
-from test_student_lab import TOKEN, running_student_lab
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -89,9 +89,8 @@ def test_broken_model_mid_replay(root, target):
 
 def test_locked_warehouse(target):
     before = digest(target)
-    with held_open(target):
-        with pytest.raises(WarehouseLockedError) as caught:
-            build(MODULE, "stale", target)
+    with held_open(target), pytest.raises(WarehouseLockedError) as caught:
+        build(MODULE, "stale", target)
     message = str(caught.value)
     assert message.startswith(f"{target} is in use by another process")
     assert "Shut down the Jupyter kernel" in message and "--db PATH" in message

@@ -8,8 +8,13 @@ import re
 
 import pandas as pd
 import pytest
-from lab_shell import CHECK, MODULE, RIGHT, answer
-from lab_shell import shell  # noqa: F401 (a fixture: a shell on wt06 with its exercises as `ex`)
+from lab_shell import (
+    CHECK,
+    MODULE,
+    RIGHT,
+    answer,
+    shell,  # noqa: F401 (a fixture: a shell on wt06 with its exercises as `ex`)
+)
 
 from incidentlab.exercises import load
 from incidentlab.not_answered import NOT_ANSWERED_SQL

@@ -3,7 +3,6 @@
 import pytest
 from lab_shell import as_shown, lab_shell
 
-
 MODULE = "wt06_data_stale"
 
 
@@ -62,7 +61,7 @@ def test_the_warm_up_parses_the_project_in_the_background(warehouses, tmp_path):
     warehouse = tmp_path / "acme.duckdb"
     shutil.copyfile(warehouse_path(MODULE, "stale"), warehouse)
     dbt_runner.warm_up(project, warehouse).join(timeout=120)
-    assert dbt_runner._fingerprint(project) in dbt_runner._manifests
+    assert dbt_runner.is_parsed(project)
 
 
 def test_the_warm_up_starts_once_the_first_cell_is_done(shell, monkeypatch):
@@ -73,7 +72,7 @@ def test_the_warm_up_starts_once_the_first_cell_is_done(shell, monkeypatch):
     monkeypatch.delenv("INCIDENTLAB_NO_WARM_UP", raising=False)  # the tests' setting: on in a student's kernel
     monkeypatch.setattr(dbt_runner, "warm_up", lambda project, warehouse: started.append(project))
     lab = notebook.current_lab()
-    notebook._warm_up_after_this_cell(lab)
+    notebook.warm_up_after_this_cell(lab)
     assert started == []
     shell.run_cell("1 + 1")
     shell.run_cell("2 + 2")
@@ -102,7 +101,7 @@ def test_a_dbt_line_that_waits_says_so_and_leaves_the_same_output(shell, capfd):
     from incidentlab import dbt_runner
     from incidentlab.notebook import current_lab
 
-    dbt_runner._manifests.clear()  # as in a fresh kernel: the project not parsed yet
+    dbt_runner.forget_parses()  # as in a fresh kernel: the project not parsed yet
     assert dbt_runner.waiting_for(current_lab().project)
     capfd.readouterr()
     shell.run_cell("%dbt ls --select marts.fct_revenue_daily")

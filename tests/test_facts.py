@@ -53,7 +53,8 @@ def test_seed_counts_through_feb_8(con, table, date_column, expected):
     ],
 )
 def test_weekend_rows_on_each_day_and_none_after(con, table, date_column, where):
-    days = {d for (d,) in con.execute(f"select distinct {date_column} from raw.{table} where {where} and {date_column} > ?", [FEB(8)]).fetchall()}
+    query = f"select distinct {date_column} from raw.{table} where {where} and {date_column} > ?"
+    days = {d for (d,) in con.execute(query, [FEB(8)]).fetchall()}
     assert days == set(WEEKEND)
 
 
@@ -83,7 +84,9 @@ def test_full_runs_until_run_011(con):
 def test_run_011_finishes_at_18_15(con):
     assert runs(con)["run_011"]["finished_at"] == dt.datetime(2024, 2, 8, 18, 15)
     # the same from raw, computed in SQL rather than by the staging view
-    assert one(con, "select run_date + to_seconds(duration_seconds) from raw.raw_pipeline_runs where run_id = 'run_011'")[0] == dt.datetime(2024, 2, 8, 18, 15)
+    ended = one(con, "select run_date + to_seconds(duration_seconds) from raw.raw_pipeline_runs "
+                     "where run_id = 'run_011'")[0]
+    assert ended == dt.datetime(2024, 2, 8, 18, 15)
 
 
 def test_staging_only_runs_from_run_012(con):
@@ -101,7 +104,8 @@ def test_run_012_duration_against_trailing_average(con):
     assert run["trailing_avg_duration_7d"] == pytest.approx(145, abs=1)
     assert round(run["duration_ratio"], 2) == 0.28
     # the trailing window is the 7 runs before it (run_005-run_011), recomputed from raw
-    raw_avg = one(con, "select avg(duration_seconds) from raw.raw_pipeline_runs where run_id between 'run_005' and 'run_011'")[0]
+    raw_avg = one(con, "select avg(duration_seconds) from raw.raw_pipeline_runs "
+                       "where run_id between 'run_005' and 'run_011'")[0]
     assert run["trailing_avg_duration_7d"] == pytest.approx(raw_avg)
 
 

@@ -7,9 +7,9 @@ import copy
 
 import nbformat
 import pytest
+from grading_corpus.mutations import CASES, build_export
 from traitlets.config import Config
 
-from grading_corpus.mutations import CASES, build_export
 from incidentlab.grading.collect import collect
 from incidentlab.grading.course import Course, load_config
 from incidentlab.grading.release import release

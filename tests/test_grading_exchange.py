@@ -10,15 +10,15 @@ import pwd
 
 import nbformat
 import pytest
+from test_grading_collect import _notebook
 from traitlets.config import Config
 
 from incidentlab.grading import exchange
 from incidentlab.grading.course import Course
-from test_grading_collect import _notebook
 
 ME = pwd.getpwuid(os.getuid()).pw_name  # the owner of every folder this test makes
 SECRET = "ab" * 64
-_NOW = dt.datetime.now(dt.timezone.utc)
+_NOW = dt.datetime.now(dt.UTC)
 # nbgrader's submit names a folder with the time it makes it
 OLD, NEW = (f"{_NOW - dt.timedelta(seconds=s):%Y-%m-%d %H:%M:%S.%f} UTC" for s in (30, 0))
 

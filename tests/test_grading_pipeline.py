@@ -12,16 +12,16 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-
 from grading_corpus.mutations import CASES, build_export, expected_status
 from grading_corpus.tiny_course import MODULE, make_course
+
 from incidentlab.grading import export as export_mod
 from incidentlab.grading.autograde import autograde
 from incidentlab.grading.collect import collect
 from incidentlab.grading.feedback import feedback, leaks, page_text
 from incidentlab.grading.jail import available as why_no_jail
-from incidentlab.grading.release import release
 from incidentlab.grading.limits import Limits
+from incidentlab.grading.release import release
 
 pytestmark = pytest.mark.slow
 
@@ -143,7 +143,7 @@ def test_a_dask_cluster_grades_with_the_same_command(corpus, tmp_path):
     from distributed import LocalCluster
 
     course = _course(tmp_path, {name: CASES[name] for name in SUBSET[:2]})
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster:
         summary = autograde(course, scheduler=cluster.scheduler_address, limits=LIMITS, progress=False,
                             module=MODULE)
     assert sorted(summary.results) == sorted(SUBSET[:2])
@@ -231,11 +231,11 @@ def test_the_cli_steps_print_their_summary(corpus, tmp_path, capsys):
 def test_executed_feedback_runs_the_notebooks_but_scores_come_from_the_key(warehouses, tmp_path):
     """--execute: the feedback shows the student's outputs; a kernel cannot kill its grader, and a detached child
     the kernel started is killed with it."""
-    from grading_corpus.mutations import Case, _insert, wrong_answers
+    from grading_corpus.mutations import Case, insert_cell, wrong_answers
 
     def patched_and_detached(nb):
         wrong_answers(nb)
-        _insert(nb, patch + detached)
+        insert_cell(nb, patch + detached)
 
     marker = tmp_path / "written-after-grading"
     patch = ("import incidentlab.checking.question as q, incidentlab.grading.grade_answers as g\n"
@@ -285,9 +285,9 @@ def test_an_executed_kernel_is_jailed_and_an_honest_student_after_it_keeps_the_g
     import shutil
 
     from distributed import LocalCluster
-
     from grading_corpus.jail_attacks import DISPLAY, attacks
-    from grading_corpus.mutations import Case, _insert, scripted_markdown, wrong_answers
+    from grading_corpus.mutations import Case, insert_cell, scripted_markdown, wrong_answers
+
     from incidentlab.grading.jail import FIRST_UID
     from incidentlab.paths import project_root
 
@@ -297,12 +297,12 @@ def test_an_executed_kernel_is_jailed_and_an_honest_student_after_it_keeps_the_g
 
     def attacker(nb):  # wrong answers: nothing the kernel does may raise them
         wrong_answers(nb)
-        _insert(nb, attack)
+        insert_cell(nb, attack)
 
     def honest(nb):
         CASES["good"].mutate(nb)
         scripted_markdown(nb)
-        _insert(nb, DISPLAY)
+        insert_cell(nb, DISPLAY)
 
     with LocalCluster(n_workers=0, processes=False, protocol="tcp", host="127.0.0.1", scheduler_port=0,
                       dashboard_address=None) as cluster:

@@ -3,8 +3,8 @@
 import time
 
 import pytest
-
 from grading_corpus.pool_jobs import work
+
 from incidentlab.grading.pool import Pool
 
 pytestmark = pytest.mark.slow

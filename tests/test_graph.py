@@ -7,7 +7,8 @@ import shutil
 import duckdb
 import pytest
 
-from incidentlab.datasets import load_scenario, module_names as modules, stage_names, variant_names
+from incidentlab.datasets import load_scenario, stage_names, variant_names
+from incidentlab.datasets import module_names as modules
 from incidentlab.graph import selectors, write_graph
 from incidentlab.paths import WAREHOUSE_FILE, warehouse_path
 from incidentlab.variant import make_variant

@@ -15,6 +15,7 @@ the browser suite's (tests/browser/artifacts/, or $INCIDENTLAB_ARTIFACTS).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import os
 import pwd
@@ -41,10 +42,20 @@ if os.environ.get("INCIDENTLAB_HUB_TEST") != "1":
 if os.geteuid() != 0:
     pytest.skip("the hub's end-to-end test creates system users: it needs root", allow_module_level=True)
 
+from test_browser import (  # noqa: E402
+    ALL_RAN,
+    ARTIFACTS,
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    RUN_ALL_LIMIT_MS,
+    _command,
+    _first_answer,
+    _run_cell,
+    sync_playwright,
+)
+
 from incidentlab.hub.classfile import ClassList  # noqa: E402
 from incidentlab.hub.cli import instructor_command, proxy_command  # noqa: E402
-from test_browser import (  # noqa: E402
-    ALL_RAN, ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, RUN_ALL_LIMIT_MS, _command, _first_answer, _run_cell, sync_playwright)
 
 if not proxy_command().exists():
     pytest.skip("configurable-http-proxy is not installed (`make hub-proxy`)", allow_module_level=True)
@@ -82,7 +93,7 @@ def hub(warehouses):
                           f'students = ["{STUDENT}", "{ATTACKER}"]\n')
     klass = ClassList.load(class_file)
     checkout_mode = project_root().stat().st_mode
-    log = open(scratch / "hub.log", "w+")
+    log = open(scratch / "hub.log", "w+")  # noqa: SIM115 (the hub writes to it until the fixture ends)
     process = subprocess.Popen([str(Path(sys.executable).parent / "incidentlab"), "hub", "--class", str(class_file),
                                 "--port", "0"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                                env={**os.environ, "INCIDENTLAB_WAREHOUSES": str(warehouses)})
@@ -134,10 +145,8 @@ def _stop(process: subprocess.Popen) -> None:
         process.wait(60)
     except (ProcessLookupError, subprocess.TimeoutExpired):
         pass
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     process.wait()
 
 

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from monitor_audit import audit_runs as _runs
+from monitor_audit import first_run_past_sla, mart_slas
 
 from incidentlab.build import stage_project
 from incidentlab.datasets import load_scenario
 from incidentlab.monitor import run_checks
 from incidentlab.paths import dbt_dir, warehouse_path
-from monitor_audit import audit_runs as _runs
-from monitor_audit import first_run_past_sla, mart_slas
 
 WT06, WT05 = "wt06_data_stale", "wt05_fan_out"
 

@@ -16,9 +16,9 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import duckdb
+import monitor_rides as rides
 import pytest
 
-import monitor_rides as rides
 from incidentlab.cli import main
 
 

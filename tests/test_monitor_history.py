@@ -10,7 +10,7 @@ import pytest
 from incidentlab.errors import IncidentLabError
 from incidentlab.monitor.history import read_history
 
-STARTED = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.timezone.utc)
+STARTED = dt.datetime(2026, 3, 2, 6, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture

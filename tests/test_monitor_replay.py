@@ -9,11 +9,11 @@ from __future__ import annotations
 import duckdb
 import pandas as pd
 import pytest
+from monitor_audit import audit_runs, first_run_past_sla, mart_slas
 
 from incidentlab.datasets import load_scenario
 from incidentlab.monitor import replay
 from incidentlab.paths import warehouse_path
-from monitor_audit import audit_runs, first_run_past_sla, mart_slas
 
 pytestmark = pytest.mark.slow  # each replays an incident's dbt runs
 

@@ -19,7 +19,8 @@ import pytest
 
 from incidentlab.datasets import module_names
 from incidentlab.errors import IncidentLabError
-from incidentlab.exercises import load, modules as graded_modules
+from incidentlab.exercises import load
+from incidentlab.exercises import modules as graded_modules
 from incidentlab.mutants.analysis import KILLED, SURVIVED, QuestionAnalysis, analyse
 from incidentlab.mutants.equivalents import read_equivalents, standing
 from incidentlab.mutants.generate import KeyParseError, Mutant, diff, mutants_of

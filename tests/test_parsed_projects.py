@@ -64,24 +64,24 @@ def run_ls(project, folder):
 
 
 def test_a_second_copy_loads_the_first_ones_parse_and_dbt_runs_on_it(warehouses, store, tmp_path, monkeypatch):
-    dbt_runner._manifests.clear()
+    dbt_runner.forget_parses()
     first = run_ls(project_copy(tmp_path / "a" / "dbt"), tmp_path / "a")
     assert len(list(store.glob("*.msgpack"))) == 1
 
     loaded = []
     real_load = parsed_projects.load
     monkeypatch.setattr(parsed_projects, "load", lambda *a: loaded.append(real_load(*a)) or loaded[-1])
-    dbt_runner._manifests.clear()  # a new kernel
+    dbt_runner.forget_parses()  # a new kernel
     second = run_ls(project_copy(tmp_path / "b" / "dbt"), tmp_path / "b")
     assert loaded and loaded[0] is not None and second == first and "acme.marts.fct_revenue_daily" in second
 
 
 def test_a_changed_project_is_parsed_not_loaded(warehouses, store, tmp_path):
-    dbt_runner._manifests.clear()
+    dbt_runner.forget_parses()
     run_ls(project_copy(tmp_path / "a" / "dbt"), tmp_path / "a")
     changed = project_copy(tmp_path / "b" / "dbt")
     (changed / "models" / "marts" / "fct_probe.sql").write_text("select 1 as probe\n")
-    dbt_runner._manifests.clear()
+    dbt_runner.forget_parses()
     assert "acme.marts.fct_probe" in run_ls(changed, tmp_path / "b")
     assert len(list(store.glob("*.msgpack"))) == 2
 

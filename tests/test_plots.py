@@ -52,7 +52,7 @@ def test_model_graph_draws_one_panel_per_selector_in_layers():
     assert len(fig.axes) == 2
     left_out = [t.get_text() for t in fig.axes[1].texts if t.get_text().startswith("models left out")]
     assert left_out == ["models left out: mart"]
-    assert plots._layers(["src", "stg", "mart"], [("src", "stg"), ("stg", "mart")]) == {"src": 0, "stg": 1, "mart": 2}
+    assert plots.layers(["src", "stg", "mart"], [("src", "stg"), ("stg", "mart")]) == {"src": 0, "stg": 1, "mart": 2}
 
 
 def test_revenue_vs_finance_pairs_each_day_and_colours_the_dashboard_by_agreement():
@@ -81,7 +81,7 @@ def test_lines_per_order_labels_each_bar_with_its_orders_and_rows():
 
 def test_a_cycle_is_reported():
     with pytest.raises(ValueError, match="cycle"):
-        plots._layers(["a", "b"], [("a", "b"), ("b", "a")])
+        plots.layers(["a", "b"], [("a", "b"), ("b", "a")])
 
 
 def test_missing_columns_are_named():
@@ -164,7 +164,8 @@ def test_a_plot_says_red_only_when_it_draws_red(name):
     keys = [h for legend in [ax.get_legend() for ax in fig.axes] + fig.legends if legend
             for h in legend.legend_handles if isinstance(h, matplotlib.patches.Rectangle)]
     explained = bool(re.search(r"\bred\b", words)) or any(_red(h) for h in keys)
-    assert explained == red, f"title and legend explain red {'without' if not red else 'nowhere, but draw'} red:\n{words}"
+    drawn = "without" if not red else "nowhere, but draw"
+    assert explained == red, f"title and legend explain red {drawn} red:\n{words}"
     for legend in [ax.get_legend() for ax in fig.axes] + fig.legends:
         if legend is None:
             continue

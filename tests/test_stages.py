@@ -71,7 +71,8 @@ def test_assert_freshness_passes_in_fixed(fixed):
 
 def test_staging_selector_selects_no_mart(stale):
     result = dbt(["ls", "--select", "staging.*", "--resource-type", "model"], stale)
-    assert sorted(result.result) == ["acme.staging.stg_events", "acme.staging.stg_orders", "acme.staging.stg_pipeline_runs"]
+    assert sorted(result.result) == ["acme.staging.stg_events", "acme.staging.stg_orders",
+                                     "acme.staging.stg_pipeline_runs"]
     assert not any(mart in name for name in result.result for mart in MARTS)
 
 
@@ -106,7 +107,8 @@ def expected_ages(stage: str) -> dict[str, float]:
     with read_only(stage) as con:
         return {
             uid: con.sql(
-                f"select epoch(scenario_now() - max({'updated_at' if 'dashboard' in uid else '_loaded_at'})) from {table}"
+                f"select epoch(scenario_now() - max({'updated_at' if 'dashboard' in uid else '_loaded_at'})) "
+                f"from {table}"
             ).fetchone()[0]
             for uid, table in sources.items()
         }
@@ -125,5 +127,6 @@ def test_another_now_sees_the_marts_fresh(stale):
     friday_morning = dt.datetime(2024, 2, 9, 6, 0)  # when run_012 started, 11.8 h after run_011's refresh
     result = dbt(["source", "freshness"], stale, now=friday_morning)
     assert result.success
-    assert {uid: status for uid, status in statuses(result).items() if uid in DASHBOARD} == dict.fromkeys(DASHBOARD, "pass")
+    dashboard = {uid: status for uid, status in statuses(result).items() if uid in DASHBOARD}
+    assert dashboard == dict.fromkeys(DASHBOARD, "pass")
     assert dbt(["test", "--select", "assert_freshness"], stale, now=friday_morning).success

@@ -8,9 +8,14 @@ cell never judges an older answer.
 import re
 
 import pytest
-from lab_shell import CHECK, MODULE, RIGHT, answer, as_shown
-from lab_shell import shell  # noqa: F401 (a fixture: a shell on wt06 with its exercises as `ex`)
-
+from lab_shell import (
+    CHECK,
+    MODULE,
+    RIGHT,
+    answer,
+    as_shown,
+    shell,  # noqa: F401 (a fixture: a shell on wt06 with its exercises as `ex`)
+)
 
 INTERNAL = re.compile(r"Traceback|/tmp/|site-packages|incidentlab-|\.py\b|File \"|Cell In\[|ipython-input")
 
@@ -217,9 +222,9 @@ def test_an_incidentlab_error_in_python_is_one_line(cell):
                             "fct_revenue_daily, stg_events, stg_orders, stg_pipeline_runs."]
 
 
-@pytest.mark.parametrize("source, error", [("1 / 0", "ZeroDivisionError"), ("def f(:\n    pass", "SyntaxError"),
-                                           ("import incidentlab.notebook as nb\nnb.current_lab().query('select nosuch')",
-                                            "BinderException")])
+@pytest.mark.parametrize("source, error", [
+    ("1 / 0", "ZeroDivisionError"), ("def f(:\n    pass", "SyntaxError"),
+    ("import incidentlab.notebook as nb\nnb.current_lab().query('select nosuch')", "BinderException")])
 def test_other_python_errors_are_left_alone(cell, source, error):
     ok, shown = cell(source)
     shown = re.sub(r"\x1b\[[0-9;]*m", "", shown)  # IPython's colours

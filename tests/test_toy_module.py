@@ -17,14 +17,14 @@ from pathlib import Path
 import duckdb
 import nbformat
 import pytest
-from grading_corpus.tiny_course import _cell
+from grading_corpus.tiny_course import notebook_cell
 
 from incidentlab.paths import project_root
 
 pytestmark = pytest.mark.slow
 
 TOY = "toy_spill"
-MANIFEST = f"""\
+MANIFEST = """\
 title = "The Spilled Sales"
 now = 2024-05-03T09:00:00
 audit_table = "raw_runs"
@@ -34,11 +34,19 @@ study_selectors = ["marts.*"]
 
 [tables.raw_sales]
 primary_key = "sale_id"
-columns = {{ sale_id = "integer", sale_date = "date", amount = "decimal(8,2)", _loaded_at = "timestamp" }}
+columns = { sale_id = "integer", sale_date = "date", amount = "decimal(8,2)", _loaded_at = "timestamp" }
 
 [tables.raw_runs]
 primary_key = "run_id"
-columns = {{ run_id = "varchar", run_date = "timestamp", status = "varchar", exit_code = "integer", models_run = "varchar", duration_seconds = "integer", _loaded_at = "timestamp" }}
+
+[tables.raw_runs.columns]
+run_id = "varchar"
+run_date = "timestamp"
+status = "varchar"
+exit_code = "integer"
+models_run = "varchar"
+duration_seconds = "integer"
+_loaded_at = "timestamp"
 """
 SALES = [(1, "2024-05-01", "10.00", "2024-05-01 20:00:00"), (2, "2024-05-01", "5.50", "2024-05-01 20:00:00"),
          (3, "2024-05-02", "7.25", "2024-05-02 20:00:00")]
@@ -145,12 +153,13 @@ def _master() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        _cell("markdown", "# Toy\nWhich is the latest day the sales mart holds?", grade_id="intro", locked=True),
-        _cell("code", f'from incidentlab.notebook import start\nlab = start("{TOY}")\n'
+        notebook_cell("markdown", "# Toy\nWhich is the latest day the sales mart holds?", grade_id="intro",
+                      locked=True),
+        notebook_cell("code", f'from incidentlab.notebook import start\nlab = start("{TOY}")\n'
                       f'from incidentlab.exercises import load\nex = load("{TOY}")', grade_id="setup", locked=True),
-        _cell("code", f"%%sql answer_latest_day <<\n-- ### BEGIN SOLUTION\n{RIGHT}\n-- ### END SOLUTION",
+        notebook_cell("code", f"%%sql answer_latest_day <<\n-- ### BEGIN SOLUTION\n{RIGHT}\n-- ### END SOLUTION",
               grade_id="toy_latest_day_answer", solution=True),
-        _cell("code", "ex.latest_day.check()\n### BEGIN HIDDEN TESTS\n"
+        notebook_cell("code", "ex.latest_day.check()\n### BEGIN HIDDEN TESTS\n"
                       "from incidentlab.grading.grade_answers import hidden_check\n"
                       "hidden_check(ex.latest_day)\n### END HIDDEN TESTS",
               grade_id="toy_latest_day_test", grade=True, locked=True, points=2),

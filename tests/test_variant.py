@@ -9,12 +9,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-
 import pytest
 from warehouse_copies import MODULE, read_only
 
-from incidentlab.build import _steps
 from incidentlab.accidents import break_accidents
+from incidentlab.build import replay_steps
 from incidentlab.datasets import load_scenario, module_names, stage_names, variant_description, variant_names
 from incidentlab.errors import DatasetError
 from incidentlab.paths import hidden_variants_path, project_root, warehouse_path
@@ -22,7 +21,8 @@ from incidentlab.variant import make_variant
 
 VARIANTS = variant_names(MODULE, hidden=False)
 SHIFT = dt.timedelta(days=98)
-KEYS = {"raw_customers": "customer_id", "raw_orders": "order_id", "raw_events": "event_id", "raw_pipeline_runs": "run_id"}
+KEYS = {"raw_customers": "customer_id", "raw_orders": "order_id", "raw_events": "event_id",
+        "raw_pipeline_runs": "run_id"}
 MARTS = {  # mart -> its date column, and the latest date of the same thing in staging
     "fct_revenue_daily": ("order_date", "select max(order_date) from stg_orders where status != 'returned'"),
     "fct_daily_signups": ("signup_date", "select max(event_date) from stg_events where event_type = 'signup'"),
@@ -130,7 +130,8 @@ def test_shifted_every_date_moves_98_days(warehouses, table):
 
 
 def test_shifted_known_rows_and_clock(warehouses):
-    customers, log = rows_by_key("stale", "shifted", "raw_customers"), rows_by_key("stale", "shifted", "raw_pipeline_runs")
+    customers = rows_by_key("stale", "shifted", "raw_customers")
+    log = rows_by_key("stale", "shifted", "raw_pipeline_runs")
     assert customers[1]["signup_date"] == dt.date(2024, 4, 9)  # Ava Martin, Jan 2 in the real scenario
     assert customers[28]["_loaded_at"] == dt.datetime(2024, 5, 19, 18, 5, 8)
     assert log["run_001"]["run_date"] == dt.datetime(2024, 5, 6, 18, 11, 55)
@@ -182,7 +183,7 @@ def test_messy_runs_has_failed_and_mismatched_runs(warehouses):
 def test_messy_runs_failed_runs_are_not_replayed():
     variant = scenario("messy_runs")
     failed = {run["run_id"] for run in variant.runs() if run["status"] != "success" and run["exit_code"] != 0}
-    replayed = {label for label, _, _ in _steps(variant, "stale")}
+    replayed = {label for label, _, _ in replay_steps(variant, "stale")}
     assert len(failed) == 3 and not failed & replayed
     assert replayed | failed == {run["run_id"] for run in variant.runs()}
 

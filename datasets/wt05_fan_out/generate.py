@@ -124,7 +124,7 @@ def make_customers(rng: random.Random, landed: dict[dt.date, dt.datetime]) -> li
     # 46 customers before the window, 14 during it (the last on the last day, so the table stays fresh)
     early = sorted(dt.date(2024, 1, 2) + dt.timedelta(days=rng.randint(0, 60)) for _ in range(46))
     late = sorted([LAST_DAY] + [FIRST_DAY + dt.timedelta(days=rng.randint(0, 13)) for _ in range(13)])
-    pairs = rng.sample([(f, l) for f in FIRST_NAMES for l in LAST_NAMES], 60)
+    pairs = rng.sample([(first, last) for first in FIRST_NAMES for last in LAST_NAMES], 60)
     customers = []
     for customer_id, (signup, (first, last)) in enumerate(zip(early + late, pairs), start=1):
         if signup not in landed:  # the nightly batches before the window

@@ -39,8 +39,8 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable
 
 from incidentlab.datasets import LOADED_AT, Table
 from incidentlab.errors import DatasetError

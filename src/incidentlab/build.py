@@ -26,6 +26,7 @@ from incidentlab.graph import write_graph
 from incidentlab.paths import dbt_dir, warehouse_path
 from incidentlab.variant import make_variant
 
+
 def command_of(models_run: str) -> list[str]:
     """The dbt command a run used, read from its audit-log ``models_run``."""
     return ["run"] if models_run == "all" else ["run", "--select", models_run]
@@ -36,7 +37,7 @@ def replayed(run: dict) -> bool:
     return run["status"] == "success" or run["exit_code"] == 0
 
 
-def _steps(scenario: Scenario, stage: str) -> list[tuple[str, dt.datetime, list[str]]]:
+def replay_steps(scenario: Scenario, stage: str) -> list[tuple[str, dt.datetime, list[str]]]:
     """(label, moment, dbt args) of every dbt command the replay invokes, in order."""
     runs = scenario.runs()
     steps = [(run["run_id"], run["run_date"], command_of(run["models_run"])) for run in runs if replayed(run)]
@@ -135,7 +136,7 @@ def build(
     # Same file name as the target (the catalog name lives in the views), in a folder of its own.
     workdir = target.parent / f".building-{os.getpid()}-{target.name}"
     tmp = workdir / target.name
-    steps = _steps(scenario, stage)
+    steps = replay_steps(scenario, stage)
     if start_from is not None:
         if not scenario.is_fixed(stage):
             raise ValueError("start_from serves the fixed stage only")

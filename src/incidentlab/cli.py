@@ -40,10 +40,12 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("module", nargs="?", help="the module (a folder of datasets/); with --all and no module, every one")
     b.add_argument("--stage", help="one of the module's stages (its scenario.toml): the incident as found (the "
                                    "default), or the last one, after the fix")
-    b.add_argument("--db", type=Path, help="where to write the warehouse (default: warehouses/MODULE/STAGE/acme.duckdb; keep the file name when you copy it)")
+    b.add_argument("--db", type=Path, help="where to write the warehouse (default: "
+                   "warehouses/MODULE/STAGE/acme.duckdb; keep the file name when you copy it)")
     b.add_argument("--variant", metavar="NAME",
                    help="replay the variant NAME of the incident (one of the module's [[variants]] in scenario.toml)")
-    b.add_argument("--all", action="store_true", help="build every stage, of the incident and of every variant, into warehouses/ (every module's, if none is named)")
+    b.add_argument("--all", action="store_true", help="build every stage, of the incident and of every variant, "
+                   "into warehouses/ (every module's, if none is named)")
     b.add_argument("--quiet", action="store_true", help="no progress bar")
     b.set_defaults(run=_build)
 

@@ -134,7 +134,7 @@ def read_table(path: Path, name: str, primary_key: str, columns: dict[str, str])
                     f"{where}, line {line}: expected {len(columns)} fields, found {len(fields)}. "
                     "Check for a missing or extra comma, or an unquoted comma inside a value."
                 )
-            row = []
+            row: list[object] = []
             for value, (column, sql_type), parse in zip(fields, columns.items(), parsers):
                 if value == "" and column not in (primary_key, LOADED_AT):
                     row.append(None)
@@ -148,7 +148,8 @@ def read_table(path: Path, name: str, primary_key: str, columns: dict[str, str])
             key = row[key_at]
             if key in seen:
                 raise DatasetError(
-                    f"{where}, line {line}: {primary_key} {key!r} already appears on line {seen[key]}; keys must be unique."
+                    f"{where}, line {line}: {primary_key} {key!r} already appears on line {seen[key]}; "
+                    "keys must be unique."
                 )
             seen[key] = line
             table.rows.append(tuple(row))

@@ -45,8 +45,9 @@ _SOURCE_DIRS = ("models", "macros", "tests", "analyses", "snapshots", "seeds")
 _manifests: dict[tuple, object] = {}
 
 
-def _fingerprint(project: Path) -> tuple:
-    """Changes whenever a file of the dbt project does, so an edited model is parsed again."""
+def project_version(project: Path) -> tuple:
+    """Changes whenever a file of the dbt project does, so an edited model is parsed again (the monitor keys its
+    loaded projects on it too)."""
     files = [project / "dbt_project.yml"]
     for name in _SOURCE_DIRS:
         files += sorted(p for p in (project / name).rglob("*") if p.is_file())
@@ -64,7 +65,7 @@ def _manifest(project: Path, warehouse: Path, state: Path, profiles: Path | None
     incident's, then the fixed one): from another project's state, a partial parse can miss a model added with
     the unit test that reads it.
     """
-    key = _fingerprint(project)
+    key = project_version(project)
     if key not in _manifests:
         target = state / "parsed" / _project_id(project)
         stored = parsed_projects.key(project, profiles or project, warehouse.name)
@@ -118,7 +119,6 @@ _installed: set[Path] = set()  # projects whose packages this process has seen i
 def ensure_packages(project: Path) -> None:
     """``dbt deps`` for ``project`` when a package it lists (the scenario clock) is not installed yet."""
     import fcntl
-    import tempfile
 
     if project in _installed:
         return
@@ -126,14 +126,19 @@ def ensure_packages(project: Path) -> None:
         _installed.add(project)
         return
     dbtRunner = _dbt_runner()
-    with open(Path(tempfile.gettempdir()) / f"incidentlab-deps-{_project_id(project)}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # builds in parallel processes share the module's project
+    # Builds in parallel processes share the module's project: they take turns on a lock of the project's folder
+    # itself (no lock file to leave behind), released when the folder is closed, however the process ends.
+    lock = os.open(project, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX)
         if not _missing_packages(project):
             return
         result = dbtRunner().invoke(["deps", "--project-dir", str(project), "--profiles-dir", str(project),
                                      "--no-send-anonymous-usage-stats", "--no-version-check", "--log-level", "none"])
         if not result.success or _missing_packages(project):
             raise DbtError(f"`dbt deps` could not install the packages of {project}: {result.exception}")
+    finally:
+        os.close(lock)
 
 
 # One dbt command at a time per process: commands share os.environ (the warehouse's path) and the parsed project.
@@ -175,12 +180,22 @@ def warm_up(project: Path, warehouse: Path) -> threading.Thread:
     return thread
 
 
+def is_parsed(project: Path) -> bool:
+    """Whether this process holds the parse of ``project``'s files as they are now."""
+    return project_version(project) in _manifests
+
+
+def forget_parses() -> None:
+    """Drop this process's parses, as a new kernel starts (a stored parse may still be loaded)."""
+    _manifests.clear()
+
+
 def waiting_for(project: Path) -> str | None:
     """What a command on ``project`` would wait for before dbt starts on it, in a line for the student; None when
     it starts at once (dbt imported, these files of the project parsed, no other dbt command running)."""
     if "dbt.cli.main" not in sys.modules or not _manifests:
         return "Starting dbt in this kernel (the first command takes a few seconds)…"
-    if _fingerprint(project) not in _manifests:
+    if not is_parsed(project):
         return "dbt is reading the project (new or changed files)…"
     if not _ONE_AT_A_TIME.acquire(blocking=False):
         return "Waiting for dbt to finish reading the project…"

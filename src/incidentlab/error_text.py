@@ -41,7 +41,7 @@ def message_line(text: str) -> str:
 def one_line(error: BaseException) -> str:
     """The message of ``error`` in one line: the database's message when the database raised it (jupysql wraps
     it), otherwise the error's type and first line."""
-    found = error
+    found: BaseException | None = error
     while found is not None and type(found).__module__.split(".")[0] != "duckdb":
         found = found.__cause__ or found.__context__
     if isinstance(error, SyntaxError):

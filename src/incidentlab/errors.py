@@ -15,3 +15,5 @@ class WarehouseLockedError(IncidentLabError):
 
 class DbtError(IncidentLabError):
     """A dbt invocation failed."""
+
+    detail: str  # dbt's own words, when dbt raised it (without the project's or the warehouse's path)

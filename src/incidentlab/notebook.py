@@ -20,13 +20,12 @@ import os
 import re
 import shlex
 import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
 import duckdb
 
-from incidentlab import dbt_runner, progress_line
+from incidentlab import dbt_runner, progress_line, temp_folders
 from incidentlab.error_text import message_line
 from incidentlab.errors import DbtError
 from incidentlab.paths import warehouse_path
@@ -52,7 +51,7 @@ class Lab:
         self.stage = self.scenario.check_stage(stage or self.scenario.first_stage)
         self.last = None  # the last dbt result
         self._folders: list[Path] = []
-        self.con: duckdb.DuckDBPyConnection | None = None
+        self.con: duckdb.DuckDBPyConnection  # set by _open
         self._open(self.stage)
         atexit.register(self.close)
 
@@ -65,7 +64,8 @@ class Lab:
             print(f"Building the {stage} warehouse once (a few seconds)...")
             build(self.module, stage, variant=self.variant)
         # A new folder every time: dbt-duckdb may keep the previous file open, so it is never overwritten.
-        folder = Path(tempfile.mkdtemp(prefix=f"incidentlab-{self.module}-"))
+        # Making it also removes the copies of kernels that were killed (temp_folders).
+        folder = temp_folders.make(self.module)
         self._folders.append(folder)
         self.path = folder / pristine.name
         shutil.copyfile(pristine, self.path)
@@ -108,11 +108,10 @@ class Lab:
         """Throw away every change (warehouse and dbt project) and start again from ``stage`` (default: the first)."""
         stage = self.scenario.check_stage(stage or self.scenario.first_stage)
         self._disconnect_magics()
-        if self.con is not None:
-            self.con.close()
+        self.con.close()
         self._open(stage)
         print(f"Warehouse reset: {self.module}, {stage}, at {self.now:%a %b %d %Y %H:%M}.")
-        _warm_up_after_this_cell(self)  # the new copy of the project is parsed while the student reads
+        warm_up_after_this_cell(self)  # the new copy of the project is parsed while the student reads
 
     def close(self) -> None:
         ip = _ipython()
@@ -120,13 +119,13 @@ class Lab:
             # %sql's connection is this lab's: closed here, jupysql has nothing left to close (and print) at exit
             self._disconnect_magics()
         for folder in self._folders:
-            shutil.rmtree(folder, ignore_errors=True)
+            temp_folders.remove(folder)
         self._folders.clear()
 
     @property
     def now(self) -> dt.datetime:
         """The scenario's "now" in this warehouse (``scenario_now()`` in SQL)."""
-        return self.con.sql("select scenario_now()").fetchone()[0]
+        return self.con.sql("select scenario_now()").fetchall()[0][0]
 
     def query(self, sql: str):
         """The result of ``sql`` on this warehouse as a pandas DataFrame."""
@@ -182,9 +181,9 @@ class Lab:
         old = self.scenario.check_stage(old or self.scenario.stages[0])
         new = self.scenario.check_stage(new or self.scenario.stages[-1])
         texts = []
-        with tempfile.TemporaryDirectory() as scratch:
+        with temp_folders.folder("diff") as scratch:
             for stage in (old, new):
-                project = self._copy_project(stage, Path(scratch) / stage)
+                project = self._copy_project(stage, scratch / stage)
                 found = sorted((project / "models").rglob(f"{name}.sql"))
                 texts.append(found[0].read_text(encoding="utf-8").splitlines() if found else [])
         diff = difflib.unified_diff(texts[0], texts[1], f"{name}.sql ({old})", f"{name}.sql ({new})", lineterm="")
@@ -314,11 +313,11 @@ def start(module: str, stage: str | None = None) -> Lab:
         _current = Lab(module, stage)
     print(f"{module} is ready: your own copy of its warehouse and dbt project, at "
           f"{_current.now:%a %b %d %Y %H:%M}.", flush=True)
-    _warm_up_after_this_cell(_current)
+    warm_up_after_this_cell(_current)
     return _current
 
 
-def _warm_up_after_this_cell(lab: Lab) -> None:
+def warm_up_after_this_cell(lab: Lab) -> None:
     """Parse ``lab``'s dbt project while the student reads, once the cell is done: started at once, importing dbt
     would take the interpreter from the rest of that cell (the questions, the plots)."""
     ip = _ipython()

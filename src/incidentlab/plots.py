@@ -180,7 +180,7 @@ def run_durations(runs: pd.DataFrame, threshold: float = 0.5) -> Figure:
     return fig
 
 
-def _layers(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
+def layers(names: list[str], edges: list[tuple[str, str]]) -> dict[str, int]:
     """Each node's depth: 0 for nodes without parents, else one more than its deepest parent."""
     parents: dict[str, list[str]] = {n: [] for n in names}
     for parent, child in edges:
@@ -212,7 +212,7 @@ def model_graph(nodes: pd.DataFrame, edges: pd.DataFrame, selections: Mapping[st
     names = sorted(nodes["name"])
     kinds = dict(zip(nodes["name"], nodes["resource_type"]))
     pairs = [(p, c) for p, c in zip(edges["parent"], edges["child"]) if p in kinds and c in kinds]
-    depth = _layers(names, pairs)
+    depth = layers(names, pairs)
     by_layer: dict[int, list[str]] = {}
     for name in names:
         by_layer.setdefault(depth[name], []).append(name)

@@ -11,16 +11,16 @@ import copy
 import shutil
 import uuid
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import nbformat
 
 from incidentlab.grading.course import Course
+from incidentlab.grading.repair import grade_id
 from incidentlab.not_answered import NOT_ANSWERED_SQL
 from incidentlab.paths import project_root
-from incidentlab.grading.repair import grade_id
 
 STATIC = Path(__file__).parent / "static"
 MASTERS = project_root() / "notebooks"
@@ -69,7 +69,7 @@ def wrong(cell) -> None:
         cell.source = "wrong_answer = 42"
 
 
-def _insert(nb, source: str, at: int | None = None) -> None:
+def insert_cell(nb, source: str, at: int | None = None) -> None:
     nb.cells.insert(_after_setup(nb) if at is None else at, nbformat.v4.new_code_cell(source))
 
 
@@ -92,34 +92,34 @@ os.remove(lab.path)"""
 # Each mutation edits the first notebook of a solved submission in place. Grading runs none of the student's
 # Python: the attacks that need a kernel change nothing, and the ones in SQL are judged like any answer.
 def infinite_loop(nb):
-    _insert(nb, "while True:\n    pass")
+    insert_cell(nb, "while True:\n    pass")
 
 
 def vandal(nb):
-    _insert(nb, VANDAL)
+    insert_cell(nb, VANDAL)
 
 
 def delete_warehouses(nb):
-    _insert(nb, DELETE_WAREHOUSES)
+    insert_cell(nb, DELETE_WAREHOUSES)
 
 
 def silence_the_checks(nb):
     """A blank notebook that silences stderr, where the checks used to report failures."""
     for cell in _answers(nb):
         cell.source = cell.source.split("\n", 1)[0] + "\n" + NOT_ANSWERED_SQL
-    _insert(nb, "import os, sys\nsys.stderr = sys.stdout\nos.dup2(os.open(os.devnull, os.O_WRONLY), 2)")
+    insert_cell(nb, "import os, sys\nsys.stderr = sys.stdout\nos.dup2(os.open(os.devnull, os.O_WRONLY), 2)")
 
 
 def patch_the_checks(nb):
     """Wrong answers, and every check replaced by one that always passes."""
     wrong_answers(nb)
-    _insert(nb, "import incidentlab.checking.question as q, incidentlab.grading.grade_answers as g\n"
+    insert_cell(nb, "import incidentlab.checking.question as q, incidentlab.grading.grade_answers as g\n"
                 "q.Question.check = lambda self, answer=None: print('ok')\n"
                 "g.hidden_check = lambda question: print('ok')")
 
 
 def kill_the_grader(nb):
-    _insert(nb, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
+    insert_cell(nb, "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)")
 
 
 def expand_the_key(nb):
@@ -186,15 +186,15 @@ def duplicated(nb):
 
 
 def os_exit(nb):
-    _insert(nb, "import os\nos._exit(3)")
+    insert_cell(nb, "import os\nos._exit(3)")
 
 
 def big_output(nb):
-    _insert(nb, 'print("x" * 50_000_000)')
+    insert_cell(nb, 'print("x" * 50_000_000)')
 
 
 def stderr(nb):
-    _insert(nb, 'import sys\nprint("warning: I am not sure about this", file=sys.stderr)')
+    insert_cell(nb, 'import sys\nprint("warning: I am not sure about this", file=sys.stderr)')
 
 
 def wrong_answers(nb):

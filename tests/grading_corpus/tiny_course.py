@@ -19,7 +19,8 @@ ANSWERS = {
     "hours_stale": "select 'fct_revenue_daily' as model, max(updated_at) as last_refreshed_at,\n"
                    "       round(epoch(scenario_now() - max(updated_at)) / 3600, 1) as hours_stale\n"
                    "from fct_revenue_daily\nunion all\n"
-                   "select 'fct_daily_signups', max(updated_at), round(epoch(scenario_now() - max(updated_at)) / 3600, 1)\n"
+                   "select 'fct_daily_signups', max(updated_at), "
+                   "round(epoch(scenario_now() - max(updated_at)) / 3600, 1)\n"
                    "from fct_daily_signups",
     "phantom_count": "select count(*) as green_runs, count(*) filter (where not includes_marts) as phantom_runs\n"
                      "from stg_pipeline_runs where status = 'success' and exit_code = 0",
@@ -27,7 +28,7 @@ ANSWERS = {
 POINTS = {"hours_stale": 2, "phantom_count": 1}
 
 
-def _cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:
+def notebook_cell(kind: str, source: str, **nbgrader) -> nbformat.NotebookNode:
     make = nbformat.v4.new_code_cell if kind == "code" else nbformat.v4.new_markdown_cell
     cell = make(source)
     if nbgrader:
@@ -40,17 +41,17 @@ def master() -> nbformat.NotebookNode:
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
-        _cell("markdown", "# Tiny\nHow stale are the marts, and how many runs were phantom successes?",
+        notebook_cell("markdown", "# Tiny\nHow stale are the marts, and how many runs were phantom successes?",
               grade_id="intro", locked=True),
-        _cell("code", f'from incidentlab.notebook import start\nlab = start("{MODULE}")\n'
+        notebook_cell("code", f'from incidentlab.notebook import start\nlab = start("{MODULE}")\n'
                       f'from incidentlab.exercises import load\nex = load("{MODULE}")',
               grade_id="setup", locked=True),
     ]
     for question, sql in ANSWERS.items():
         nb.cells += [
-            _cell("code", f"%%sql answer_{question} <<\n-- ### BEGIN SOLUTION\n{sql}\n-- ### END SOLUTION",
+            notebook_cell("code", f"%%sql answer_{question} <<\n-- ### BEGIN SOLUTION\n{sql}\n-- ### END SOLUTION",
                   grade_id=f"t_{question}_answer", solution=True),
-            _cell("code", f"ex.{question}.check()\n### BEGIN HIDDEN TESTS\n"
+            notebook_cell("code", f"ex.{question}.check()\n### BEGIN HIDDEN TESTS\n"
                           "from incidentlab.grading.grade_answers import hidden_check\n"
                           f"hidden_check(ex.{question})\n### END HIDDEN TESTS",
                   grade_id=f"t_{question}_test", grade=True, locked=True, points=POINTS[question]),

@@ -24,7 +24,7 @@ def _rows(count: int) -> str:
 
 def next_step(source: str, result) -> tuple[bool, str]:
     """Whether to show the result of an answer cell, and the line under it."""
-    variable = stored_name(source)
+    variable = stored_name(source) or ""  # called for answer cells only
     name = variable.removeprefix("answer_")
     try:
         query_of(source, name)

@@ -61,7 +61,8 @@ def _checkout() -> Path | None:
 
 def _sources() -> dict[str, Traversable]:
     """module -> its questions file: the checkout's when there is one, else the copies in the installed wheel."""
-    found: dict[str, Traversable] = {entry.name[: -len(".toml")]: entry for entry in resources.files(__package__).iterdir()
+    found: dict[str, Traversable] = {entry.name[: -len(".toml")]: entry
+                                     for entry in resources.files(__package__).iterdir()
                                      if entry.name.endswith(".toml")}
     notebooks = _checkout()
     if notebooks is not None and notebooks.is_dir():
@@ -74,10 +75,16 @@ def modules() -> list[str]:
     return sorted(_sources())
 
 
-def load(module: str) -> Exercises:
+def questions_file(module: str) -> Traversable:
+    """The module's exercises.toml: the checkout's, or the installed wheel's copy."""
     source = _sources().get(module)
     if source is None:
         raise IncidentLabError(f"no graded questions for {module!r}; known: {', '.join(modules()) or 'none'}")
+    return source
+
+
+def load(module: str) -> Exercises:
+    source = questions_file(module)
     where = f"notebooks/{module}/{FILE}"
     try:
         spec = tomllib.loads(source.read_text(encoding="utf-8"))

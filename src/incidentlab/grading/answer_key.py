@@ -9,6 +9,7 @@ built so that each kind of wrong answer gives different values on at least one o
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ def versions(module: str, stage: str) -> list[tuple[str | None, str, Path]]:
     """(variant, what it changes, warehouse path) for the stage's warehouse and each of its variants."""
     from incidentlab.datasets import variant_description, variant_names
 
-    out = [(None, "", warehouse_path(module, stage))]
+    out: list[tuple[str | None, str, Path]] = [(None, "", warehouse_path(module, stage))]
     out += [(name, variant_description(module, name), warehouse_path(module, stage, name))
             for name in variant_names(module)]
     return out
@@ -202,10 +203,8 @@ def typed_constants(sql: str, result: pd.DataFrame, key: str = "") -> bool:
     texts = {str(v) for v in cells if isinstance(v, str)}
     values = set()
     for v in cells:
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             values.add(round(float(v), 6))
-        except (TypeError, ValueError):
-            pass
     for text in strings:
         if _is_moment(text) or (text in texts and any(ch.isdigit() for ch in text)):
             return True

@@ -11,6 +11,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic, gradebook
 from incidentlab.grading.course import Course
@@ -42,15 +43,35 @@ class Summary:
         return out
 
 
-def fingerprint(course: Course, student: str, limits: Limits, execute: bool = False) -> str:
-    """Changes when the submission, the release, the answer key or the limits change (then the student is
-    graded again)."""
+def _add_files(digest, folder: Path, pattern: str = "*") -> None:
+    for path in sorted(p for p in folder.rglob(pattern) if p.is_file()):
+        digest.update(str(path.relative_to(folder)).encode() + b"\0")
+        with path.open("rb") as data:  # by chunks: a warehouse is tens of MB
+            for chunk in iter(lambda: data.read(1 << 20), b""):
+                digest.update(chunk)
+        digest.update(b"\0")
+
+
+def shared_fingerprint(course: Course, limits: Limits, execute: bool = False, module: str | None = None) -> str:
+    """What every student's grade depends on besides the submission: the release, the answer key, the questions
+    (exercises.toml), the warehouses the key is judged on and the limits. Computed once per run."""
+    from incidentlab.exercises import questions_file
     from incidentlab.grading.answer_key import key_folder
 
+    module = module or course.assignment
     digest = hashlib.sha256(json.dumps([asdict(limits), execute], sort_keys=True).encode())
-    for folder in (course.submitted(student), course.release, key_folder(course.assignment)):
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            digest.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for folder in (course.release, key_folder(course.assignment)):
+        _add_files(digest, folder)
+    digest.update(questions_file(module).read_bytes())
+    _add_files(digest, warehouses_dir() / module, "*.duckdb")
+    return digest.hexdigest()
+
+
+def fingerprint(course: Course, student: str, limits: Limits, execute: bool = False, shared: str | None = None) -> str:
+    """Changes when the submission or anything of ``shared_fingerprint`` changes (then the student is graded
+    again)."""
+    digest = hashlib.sha256((shared or shared_fingerprint(course, limits, execute)).encode())
+    _add_files(digest, course.submitted(student))
     return digest.hexdigest()
 
 
@@ -109,11 +130,8 @@ def _check_warehouses(module: str) -> Path:
 def _sandboxes() -> Path:
     """A folder for this run's sandboxes, in memory where the system has a tmpfs: a sandbox's gradebook
     commits often, and nothing in it outlives the submission."""
-    import tempfile
-
     shm = Path("/dev/shm")
-    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
-    return Path(tempfile.mkdtemp(prefix="incidentlab-sandboxes-", dir=base))
+    return temp_folders.make("sandboxes", shm if shm.is_dir() and os.access(shm, os.W_OK) else None)
 
 
 def _run_on_dask(jobs: list[Job], scheduler: str, summary: Summary, done) -> None:
@@ -132,7 +150,8 @@ def _run_on_dask(jobs: list[Job], scheduler: str, summary: Summary, done) -> Non
                     result = future.result()
                 except Exception as exc:
                     result = (_failed(job, f"the grading process died while grading this submission ({exc})")
-                              if type(exc).__name__ == "KilledWorker" else _crashed(job, f"{type(exc).__name__}: {exc}"))
+                              if type(exc).__name__ == "KilledWorker"
+                              else _crashed(job, f"{type(exc).__name__}: {exc}"))
                 done(result, job)
         finally:
             for future in futures:
@@ -169,8 +188,9 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
     try:
         with gradebook.open_gradebook(course) as gb:
             jobs = []
+            shared = shared_fingerprint(course, limits, execute, module)
             for student in students:
-                print_ = fingerprint(course, student, limits, execute)
+                print_ = fingerprint(course, student, limits, execute, shared)
                 if not force and _is_done(course, student, print_, gb):
                     summary.skipped.append(student)
                     continue
@@ -186,7 +206,8 @@ def autograde(course: Course, students: list[str] | None = None, *, workers: int
             from incidentlab.grading.jail import release
 
             release(sandboxes)
-        shutil.rmtree(sandboxes, ignore_errors=True)
+        temp_folders.remove(sandboxes)
+        temp_folders.remove_orphans()  # the private warehouses of workers killed for a submission
     summary.seconds = time.monotonic() - started
     return summary
 

@@ -152,5 +152,6 @@ def register(commands) -> None:
     s.set_defaults(run=_each(_feedback))
 
     s = steps.add_parser("export", parents=[common], help="grades CSV with per-question points")
-    s.add_argument("--out", type=Path, help="where to write it (default: grading/course/pipeline/ASSIGNMENT/grades.csv)")
+    s.add_argument("--out", type=Path,
+                   help="where to write it (default: grading/course/pipeline/ASSIGNMENT/grades.csv)")
     s.set_defaults(run=_each(_export))

@@ -17,12 +17,12 @@ import os
 import re
 import shutil
 import stat
-import tempfile
 import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic
 from incidentlab.grading.course import Course
@@ -189,8 +189,8 @@ def collect(course: Course, export: Path, progress: bool = False) -> Collected:
     ids = {sid: entries[0] for sid, entries in by_id.items() if len(entries) == 1}
 
     for sid, entry in tqdm(ids.items(), desc="collect", unit="student", disable=not progress):
-        with tempfile.TemporaryDirectory(prefix="incidentlab-collect-") as tmp:
-            unpacked, inbox = Path(tmp) / "unpacked", Path(tmp) / "inbox"
+        with temp_folders.folder("collect") as tmp:
+            unpacked, inbox = tmp / "unpacked", tmp / "inbox"
             unpacked.mkdir()
             inbox.mkdir()
             notes: list[str] = []
@@ -206,7 +206,7 @@ def collect(course: Course, export: Path, progress: bool = False) -> Collected:
             refusals = {path: why for path in files if (why := _refusal(path))}
             notes += refusals.values()
             notes += _place([p for p in files if p not in refusals], released, inbox)
-            stamp = dt.datetime.fromtimestamp(entry.lstat().st_mtime, dt.timezone.utc)
+            stamp = dt.datetime.fromtimestamp(entry.lstat().st_mtime, dt.UTC)
             (inbox / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
             atomic.replace_tree(inbox, course.submitted(sid))
             atomic.write_json(course.collect_notes(sid), {"source": entry.name, "notes": notes})

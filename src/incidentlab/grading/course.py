@@ -43,7 +43,7 @@ class Course:
             os.environ["PATH"] = tools + os.pathsep + os.environ.get("PATH", "")
 
     @classmethod
-    def load(cls, assignment: str, config_path: Path | None = None) -> "Course":
+    def load(cls, assignment: str, config_path: Path | None = None) -> Course:
         return cls(load_config(config_path), assignment)
 
     def coursedir(self):

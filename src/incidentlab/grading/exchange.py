@@ -171,7 +171,7 @@ def _take(course: Course, student: str, entry: Path, claimed: dt.datetime, relea
         notes.append("no notebook in the submission")
     refusals = {path: why for path in files if (why := _refusal(path))}
     notes += refusals.values()
-    changed = dt.datetime.fromtimestamp(entry.lstat().st_ctime, dt.timezone.utc).replace(tzinfo=None)  # as parse_utc
+    changed = dt.datetime.fromtimestamp(entry.lstat().st_ctime, dt.UTC).replace(tzinfo=None)  # as parse_utc
     stamp = claimed
     if changed - claimed > _SLACK:
         stamp = changed

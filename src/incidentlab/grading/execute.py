@@ -16,9 +16,8 @@ from jupyter_client import AsyncKernelManager
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import run_sync
 from nbformat.notebooknode import NotebookNode
-from traitlets import Dict, Float, Integer, Unicode
-
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from traitlets import Dict, Float, Integer, Unicode
 
 from incidentlab.grading.jail import Jail
 

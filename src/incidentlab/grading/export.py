@@ -27,7 +27,7 @@ def question_columns(course: Course) -> list[tuple[str, str]]:
     columns = []
     for name in sorted(graded):
         nb = nbformat.read(course.release / f"{name}.ipynb", as_version=4)
-        columns += [(name, gid) for cell in nb.cells if (gid := grade_id(cell)) in graded[name]]
+        columns += [(name, gid) for cell in nb.cells if (gid := grade_id(cell)) is not None and gid in graded[name]]
     return columns
 
 

@@ -53,7 +53,7 @@ def grade_notebook(nb, judge: Judge) -> list[Verdict]:
     for cell in nb.cells:
         if not _is_test(cell):
             continue
-        test_id = grade_id(cell)
+        test_id = grade_id(cell) or ""  # a test cell has one
         question = question_of(test_id, judge.questions)
         if question is None:
             verdict = Verdict(test_id, False, f"✗ {test_id}: this graded cell checks no question of the answer "

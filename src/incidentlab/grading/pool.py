@@ -7,12 +7,16 @@ submission it holds is killed and replaced, that submission alone is reported, a
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import signal
+import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Callable
+from typing import Any
 
 
 def _serve(conn, fn) -> None:
@@ -27,6 +31,24 @@ def _serve(conn, fn) -> None:
             conn.send(("ok", fn(job)))
         except BaseException as exc:  # the grader's own failure, reported for this job only
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """While the pool runs, SIGTERM ends the grader as Ctrl-C does: by unwinding, so the workers are stopped and
+    the run's folders removed on the way out (a worker left running would write into a removed sandbox)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @dataclass
@@ -55,9 +77,14 @@ class Pool:
     def run(self, jobs, on_done: Callable[[Any, str, Any], None]) -> None:
         """Grade every job; ``on_done(job, kind, payload)`` in the calling process as each one ends: kind "ok"
         with the result, "error" with the grader's exception, "lost" with why the worker was lost."""
-        pending = deque(jobs)
-        workers = [self._start() for _ in range(min(self.size, len(pending)))]
+        with _sigterm_unwinds():
+            self._run(deque(jobs), on_done)
+
+    def _run(self, pending: deque, on_done: Callable[[Any, str, Any], None]) -> None:
+        workers: list[_Worker] = []
         try:
+            for _ in range(min(self.size, len(pending))):
+                workers.append(self._start())
             while pending or any(w.job is not None for w in workers):
                 for worker in workers:
                     if worker.job is None and pending:
@@ -98,10 +125,8 @@ class Pool:
 
     @staticmethod
     def _stop(worker: _Worker) -> None:
-        try:
+        with contextlib.suppress(OSError):  # BrokenPipeError is one
             worker.conn.send(None)
-        except (OSError, BrokenPipeError):
-            pass
         worker.process.join(5)
         if worker.process.is_alive():
             worker.process.kill()

@@ -56,8 +56,14 @@ class Job:
 
 def _sandbox_config(job: Job, root: Path, db_url: str) -> Config:
     from nbconvert.preprocessors import ClearMetadataPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, ClearOutput, DeduplicateIds,
-                                        LimitOutput, OverwriteKernelspec)
+    from nbgrader.preprocessors import (
+        AssignLatePenalties,
+        CheckCellMetadata,
+        ClearOutput,
+        DeduplicateIds,
+        LimitOutput,
+        OverwriteKernelspec,
+    )
 
     from incidentlab.grading.execute import SandboxedExecute, TruncateOutputs
     from incidentlab.grading.grade_answers import GradeAnswers
@@ -155,7 +161,7 @@ def _autograde(cfg: Config, job: Job, notebook: str) -> str | None:
 
 def _execution_notes(path: Path) -> list[str]:
     """What the run itself shows: cells stopped by a limit, a dead kernel."""
-    notes = []
+    notes: list[str] = []
     if not path.exists():
         return notes
     nb = nbformat.read(path, as_version=4)
@@ -209,9 +215,9 @@ def _scores(db_url: str, job: Job, graded: set[str]) -> tuple[dict, str | None]:
                 ok = notebook.name in graded and grade is not None
                 cells[cell.name] = {
                     "max_score": float(cell.max_score),
-                    "auto_score": float(grade.auto_score) if ok and grade.auto_score is not None else (
-                        None if ok else 0.0),
-                    "needs_manual_grade": bool(grade.needs_manual_grade) if ok else False,
+                    "auto_score": float(grade.auto_score) if grade is not None and ok and grade.auto_score is not None
+                    else (None if ok else 0.0),
+                    "needs_manual_grade": bool(grade.needs_manual_grade) if grade is not None and ok else False,
                 }
             scores[notebook.name] = {"cells": cells, "comments": {k: v for k, v in comments.items() if v}}
     return scores, scores_timestamp
@@ -281,6 +287,7 @@ def _grade(job: Job) -> dict:
     try:
         # One nbgrader run for the whole submission; if it fails, one per notebook, so that a notebook nbgrader
         # cannot grade costs only its own points.
+        failures: dict[str, str | None]
         failures = {name: None for name in todo} if todo and _autograde(cfg, job, "*") is None else {
             name: _autograde(cfg, job, name) for name in todo}
         if COURSE_ERRORS:  # not the student's doing: nothing is recorded, the next run grades them again

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-_ENGINES: dict[str, object] = {}  # sqlite URL of a sandbox gradebook -> its engine
+_ENGINES: dict[str, Any] = {}  # sqlite URL of a sandbox gradebook -> its engine
 _installed = False
 
 

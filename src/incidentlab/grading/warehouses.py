@@ -8,9 +8,8 @@ and a time limit per query. Only a single ``select`` ever reaches it (``incident
 
 from __future__ import annotations
 
-import atexit
+import contextlib
 import shutil
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -18,12 +17,14 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 from incidentlab.paths import WAREHOUSE_FILE
 
 MEMORY_LIMIT = "1GB"
-_CONFIG = {"enable_external_access": False, "memory_limit": MEMORY_LIMIT, "threads": 1,
-           "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False, "memory_limit": MEMORY_LIMIT, "threads": 1,
+    "autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 class QueryError(IncidentLabError):
@@ -40,16 +41,13 @@ _folder: Path | None = None
 def _private_folder() -> Path:
     global _folder
     if _folder is None:
-        _folder = Path(tempfile.mkdtemp(prefix="incidentlab-grade-"))
-        atexit.register(shutil.rmtree, _folder, ignore_errors=True)
+        _folder = temp_folders.make("grade")  # removed at exit, on SIGTERM, or after a kill by the next grader
     return _folder
 
 
 def _interrupt(con: duckdb.DuckDBPyConnection) -> None:
-    try:  # the query may finish and the connection close while the timer fires
+    with contextlib.suppress(duckdb.Error):  # the query may finish and the connection close as the timer fires
         con.interrupt()
-    except duckdb.Error:
-        pass
 
 
 class LockedWarehouse:

@@ -34,7 +34,7 @@ class ClassList:
         return self.instructors + self.students
 
     @classmethod
-    def load(cls, path: Path) -> "ClassList":
+    def load(cls, path: Path) -> ClassList:
         try:
             data = tomllib.loads(path.read_text(encoding="utf-8"))
         except FileNotFoundError:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from incidentlab.monitor.check_grain import grain_keys
 from incidentlab.monitor.context import REFRESH_COLUMNS, Context
 from incidentlab.monitor.finding import Finding
-from incidentlab.monitor.warehouse import is_numeric
+from incidentlab.monitor.warehouse import is_numeric, one_row
 
 NAME = "blast_radius"
 
 
 def suspects(ctx: Context) -> dict[str, list[str]]:
-    """Model -> why it is stale or wrong: failed by staleness, left out by a run and not rebuilt, grain, reconciliation."""
+    """Model -> why it is stale or wrong: failed by staleness, left out by a run and not rebuilt, grain,
+    reconciliation."""
     found: dict[str, list[str]] = {}
     for finding in ctx.result("staleness"):
         if finding.verdict == "fail":
@@ -46,7 +47,7 @@ def blast_radius(ctx: Context) -> list[Finding]:
     findings = []
     for model, why in suspects(ctx).items():
         models, exposures = ctx.project.downstream(model)
-        evidence = {"why": why, "downstream_models": models, "exposures": exposures}
+        evidence: dict = {"why": why, "downstream_models": models, "exposures": exposures}
         if any(w == "stale" or w.startswith("left out") for w in why):
             evidence.update(_missing(ctx, model))
         reach = f"reaches {len(models)} model(s) and {len(exposures)} exposure(s)"
@@ -72,15 +73,15 @@ def _missing(ctx: Context, model: str) -> dict:
     date_column = ctx.date_column(model)
     if date_column is None:
         return {"missing_rows": None, "note": f"{model} has no DATE column to compare"}
-    newest = ctx.con.execute(f'select max("{date_column}") from {ctx.table(model)}').fetchone()[0]
+    newest = one_row(ctx.con, f'select max("{date_column}") from {ctx.table(model)}')[0]
     numeric = [c for c, t in ctx.columns(model).items() if is_numeric(t) and not c.endswith("_id")]
     sums = "".join(f', sum("{c}")' for c in numeric)
     rebuilt = ctx.project.compiled_sql(model, ctx.now)
     key = _key(ctx, model)
     held = f'(select "{key}" from {ctx.table(model)} where "{key}" is not null)' if key else None
     new = f' and "{key}" not in {held}' if key else ""
-    row = ctx.con.execute(f'select count(*){sums} from ({rebuilt}) as rebuilt '
-                          f'where (? is null or "{date_column}" > ?){new}', [newest, newest]).fetchone()
+    row = one_row(ctx.con, f'select count(*){sums} from ({rebuilt}) as rebuilt '
+                  f'where (? is null or "{date_column}" > ?){new}', [newest, newest])
     return {"date_column": date_column, "newest_date": str(newest) if newest else None, "missing_rows": row[0],
             "missing_totals": {c: float(v or 0) for c, v in zip(numeric, row[1:])}, "key": key,
             "changed_rows": _changed(ctx, model, rebuilt, f'"{key}" in {held}' if key else f'"{date_column}" <= ?',

@@ -30,7 +30,9 @@ def duration_anomaly(ctx: Context, trailing_runs: int = TRAILING_RUNS, warn_rati
     anomalous run that had ended by ``now`` is a finding (fired at its end); when there is none, one ``ok``
     finding for the latest run.
     """
-    findings, baseline, latest = [], [], None
+    findings: list[Finding] = []
+    baseline: list[float] = []
+    latest = None
     for run in ctx.runs:
         if not run.built:
             continue

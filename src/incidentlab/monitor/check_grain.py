@@ -6,6 +6,7 @@ import re
 
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import Finding
+from incidentlab.monitor.warehouse import one_row
 
 NAME = "grain"
 
@@ -90,9 +91,10 @@ def grain(ctx: Context) -> list[Finding]:
         for key, source in grain_keys(ctx, model).items():
             columns = ", ".join(f'"{c}"' for c in key.split(","))
             keyed = " and ".join(f'"{c}" is not null' for c in key.split(","))
-            rows, keys, nulls = ctx.con.execute(
+            rows, keys, nulls = one_row(
+                ctx.con,
                 f"select count(*) filter (where {keyed}), count(distinct ({columns})) filter (where {keyed}), "
-                f"count(*) filter (where not ({keyed})) from {ctx.table(model)}").fetchone()
+                f"count(*) filter (where not ({keyed})) from {ctx.table(model)}")
             evidence = {"key": key, "key_source": source, "rows": rows, "distinct_keys": keys, "null_keys": nulls,
                         "rows_per_key": round(rows / keys, 2) if keys else None}
             if rows > keys:

@@ -6,6 +6,7 @@ import datetime as dt
 
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import Finding
+from incidentlab.monitor.warehouse import one_row
 
 NAME = "staleness"
 
@@ -28,7 +29,7 @@ def staleness(ctx: Context) -> list[Finding]:
         sla = ctx.project.meta(mart).get("sla_hours", ctx.sla_hours)
         refreshed, source = ctx.refreshed_at(mart)
         date_column = ctx.date_column(mart)
-        newest = (ctx.con.execute(f'select max("{date_column}") from {ctx.table(mart)}').fetchone()[0]
+        newest = (one_row(ctx.con, f'select max("{date_column}") from {ctx.table(mart)}')[0]
                   if date_column else None)
         evidence = {"sla_hours": sla, "refreshed_at": _iso(refreshed), "refresh_source": source,
                     "hours_since_refresh": _hours(ctx.now - refreshed) if refreshed else None,

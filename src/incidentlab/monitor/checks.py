@@ -1,6 +1,7 @@
 """The monitor's checks, by name, in the order they run, and how one runs on its own."""
 
 import re
+from collections.abc import Callable
 
 from incidentlab.errors import IncidentLabError
 from incidentlab.monitor.check_blast_radius import blast_radius
@@ -14,7 +15,7 @@ from incidentlab.monitor.check_selector_coverage import selector_coverage
 from incidentlab.monitor.check_staleness import staleness
 from incidentlab.monitor.finding import Finding, NotChecked
 
-CHECKS = {
+CHECKS: dict[str, Callable[..., list[Finding]]] = {
     "staleness": staleness,
     "duration_anomaly": duration_anomaly,
     "run_coverage": run_coverage,

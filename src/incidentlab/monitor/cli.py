@@ -6,9 +6,9 @@ import argparse
 import datetime as dt
 import json
 import sys
-import tempfile
 from pathlib import Path
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 
 EXIT_CODES = """exit codes: 0 ok, 1 warn, 2 fail (the worst finding), 3 usage or input error (nothing was checked)"""
@@ -20,7 +20,7 @@ def _exits_3(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         parser.print_usage(sys.stderr)
         parser.exit(3, f"{parser.prog}: error: {message}\n")
 
-    parser.error = error
+    parser.error = error  # type: ignore[method-assign]
     return parser
 
 
@@ -65,9 +65,9 @@ def _monitor(ns: argparse.Namespace) -> int:
         raise IncidentLabError(f"name a module ({', '.join(module_names())}), or give --project-dir for any "
                                "dbt-duckdb project (its warehouse is its profile's, or --warehouse).")
     selection = _selection(ns)
-    with tempfile.TemporaryDirectory(prefix="incidentlab-monitor-") as folder:
+    with temp_folders.folder("monitor") as folder:
         if ns.module:
-            warehouse, project, now, audit = _module_target(ns, Path(folder))
+            warehouse, project, now, audit = _module_target(ns, folder)
         else:
             project, now, audit = ns.project_dir, ns.now or dt.datetime.now(), ns.audit_table
             warehouse = ns.warehouse or _profile_warehouse(ns)
@@ -120,6 +120,7 @@ def _profile_warehouse(ns: argparse.Namespace) -> Path:
 
 def _replay_project(ns: argparse.Namespace, con, project: Path) -> int:
     """``--replay --noticed-at`` on a user's project: the history checks over the recorded runs."""
+    from incidentlab.monitor.checks import run_one
     from incidentlab.monitor.context import Context
     from incidentlab.monitor.history import read_history
     from incidentlab.monitor.project import DbtProject
@@ -129,7 +130,8 @@ def _replay_project(ns: argparse.Namespace, con, project: Path) -> int:
     if ns.noticed_at is None:
         raise IncidentLabError("--replay on a project needs --noticed-at TS (when a human noticed the incident).")
     dbt_project = DbtProject.load(project, warehouse_file(con).name, profiles_dir=ns.profiles_dir, target=ns.target)
-    ctx = Context(con, dbt_project, ns.noticed_at, read_history(con, ns.noticed_at, ns.audit_table), ns.sla_hours)
+    ctx = Context(con, dbt_project, ns.noticed_at, read_history(con, ns.noticed_at, ns.audit_table), ns.sla_hours,
+                  run_check=run_one)
     result = replay_history(ctx, ns.noticed_at)
     print(json.dumps(result.to_dict(), indent=2) if ns.json or ns.format == "json" else result.render())
     return 0
@@ -167,10 +169,10 @@ def _replay(ns: argparse.Namespace) -> int:
 
 
 def _coverage(ns: argparse.Namespace) -> int:
+    from incidentlab.monitor.check_selector_coverage import coverage_of
     from incidentlab.monitor.finding import worst
     from incidentlab.monitor.project import DbtProject
     from incidentlab.monitor.report import EXIT_CODES as VERDICT_CODES
-    from incidentlab.monitor.check_selector_coverage import coverage_of
     from incidentlab.paths import dbt_dir
 
     if ns.project_dir:

@@ -8,18 +8,16 @@ same file name
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
 import json
 import re
-import shutil
-import tempfile
 from functools import cached_property
 from pathlib import Path
 
 import yaml  # dbt's own dependency
 
-from incidentlab.dbt_runner import _fingerprint, invoke
+from incidentlab import temp_folders
+from incidentlab.dbt_runner import invoke, project_version
 from incidentlab.errors import DbtError, IncidentLabError
 from incidentlab.monitor.packages import require_packages
 from incidentlab.monitor.profile import Target, find_target
@@ -27,7 +25,7 @@ from incidentlab.monitor.selection import ls_args
 
 WHOLE_PROJECT = "all"  # an audit log's models_run for a run without --select
 MARTS_FOLDER = "marts"
-_projects: dict[tuple, "DbtProject"] = {}
+_projects: dict[tuple, DbtProject] = {}
 
 
 class DbtProject:
@@ -43,7 +41,7 @@ class DbtProject:
 
     @classmethod
     def load(cls, project_dir: Path, warehouse_name: str = "acme.duckdb", *, profiles_dir: Path | None = None,
-             target: str | None = None) -> "DbtProject":
+             target: str | None = None) -> DbtProject:
         """The project in ``project_dir``: its ``target/manifest.json`` when written for the target, else one an
         in-process ``dbt parse`` writes for it.
 
@@ -55,11 +53,10 @@ class DbtProject:
             raise IncidentLabError(f"{project_dir} is not a dbt project (it has no dbt_project.yml); "
                                    "pass the folder that holds it with --project-dir.")
         found = find_target(project_dir, profiles_dir, target)
-        key = (_fingerprint(project_dir), warehouse_name, repr(found))
+        key = (project_version(project_dir), warehouse_name, repr(found))
         if key not in _projects:
             require_packages(project_dir)
-            scratch = Path(tempfile.mkdtemp(prefix="incidentlab-monitor-"))
-            atexit.register(shutil.rmtree, scratch, True)
+            scratch = temp_folders.make("monitor")
             manifest = _own_manifest(project_dir, found)
             if manifest is None:
                 manifest = _read(_parse(project_dir, scratch, warehouse_name, found))

@@ -4,10 +4,10 @@ the human who noticed?"""
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from incidentlab import temp_folders
 from incidentlab.errors import DatasetError
 from incidentlab.paths import WAREHOUSE_FILE
 
@@ -80,9 +80,9 @@ def replay(module: str, *, sla_hours: float | None = None) -> Replay:
             if verdict != "ok" and first[check] is None:
                 first[check] = (checked_at, run_id)
 
-    with tempfile.TemporaryDirectory(prefix="incidentlab-replay-") as folder:
-        build(module, db=Path(folder) / WAREHOUSE_FILE, after_run=watch,
-              project_at=_project_before_deploy(scenario, Path(folder) / "dbt-before-deploy"))
+    with temp_folders.folder("replay") as folder:
+        build(module, db=folder / WAREHOUSE_FILE, after_run=watch,
+              project_at=_project_before_deploy(scenario, folder / "dbt-before-deploy"))
     return Replay(module, scenario.noticed_at, first, verdicts)
 
 

@@ -12,9 +12,17 @@ NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "U
            "FLOAT", "DOUBLE", "REAL")
 
 
+def one_row(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple:
+    """The one row of a query that always returns one (an aggregate without ``group by``)."""
+    row = con.execute(sql, params).fetchone()
+    if row is None:
+        raise IncidentLabError(f"no row from a query that returns one: {sql}")
+    return row
+
+
 def warehouse_file(con: duckdb.DuckDBPyConnection) -> Path:
     """The file ``con`` has open (its name is the catalog name dbt wrote into the views)."""
-    path = con.execute("select path from duckdb_databases() where database_name = current_database()").fetchone()[0]
+    path = one_row(con, "select path from duckdb_databases() where database_name = current_database()")[0]
     if not path:
         raise IncidentLabError("the monitor needs a warehouse file, not an in-memory database.")
     return Path(path)

@@ -12,10 +12,9 @@ from incidentlab.errors import IncidentLabError
 
 def _run(ns: argparse.Namespace) -> int:
     from incidentlab.datasets import module_names
+    from incidentlab.exercises import modules as graded_modules
     from incidentlab.mutants.analysis import analyse
     from incidentlab.mutants.report import as_json, as_text
-
-    from incidentlab.exercises import modules as graded_modules
 
     modules = [ns.module] if ns.module else [m for m in module_names() if m in graded_modules()]
     if ns.module and ns.module not in module_names():

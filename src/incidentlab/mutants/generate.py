@@ -9,8 +9,8 @@ renders differently gives new ids, and the test of the equivalents then names th
 from __future__ import annotations
 
 import difflib
-import logging
 import hashlib
+import logging
 from dataclasses import dataclass
 
 import sqlglot

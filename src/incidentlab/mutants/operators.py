@@ -227,9 +227,9 @@ def distinct(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
                   or isinstance(node.parent, exp.Subquery) and isinstance(node.parent.parent, exp.In)
                   or isinstance(node.parent, exp.Union) and node.parent.args.get("distinct")):
             yield "distinct", lambda copy: copy.set("distinct", exp.Distinct())
-    if isinstance(node, exp.Union) and not isinstance(node.parent, exp.Union):
-        if node.args.get("distinct") or tagged_union(node) is None:
-            yield "union", lambda copy: _set_union(copy, not copy.args.get("distinct"))
+    if isinstance(node, exp.Union) and not isinstance(node.parent, exp.Union) and (
+            node.args.get("distinct") or tagged_union(node) is None):
+        yield "union", lambda copy: _set_union(copy, not copy.args.get("distinct"))
 
 
 def _set_union(union: exp.Expression, value: bool) -> None:
@@ -440,7 +440,7 @@ def unrolled(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
         def change(copy: exp.Expression, depth=depth) -> None:
             base, step = copy.this.this, copy.this.expression
             levels = [base.copy()]
-            for level in range(1, depth):
+            for _ in range(1, depth):
                 next_step = step.copy()
                 for table in _self_reference(next_step, name):
                     table.replace(exp.Subquery(this=levels[-1].copy(), alias=exp.TableAlias(
