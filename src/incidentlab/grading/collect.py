@@ -58,7 +58,7 @@ def student_id(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", stem).strip("._") or "unnamed"
 
 
-def _released_ids(course: Course) -> dict[str, set[str]]:
+def released_ids(course: Course) -> dict[str, set[str]]:
     out = {}
     for path in sorted(course.release.glob("*.ipynb")):
         nb = read(path)
@@ -74,7 +74,7 @@ def _conflict(entries: list[Path], sid: str) -> str:
     return f"{listed}: all map to student '{sid}'; none was collected — rename all but one and collect again"
 
 
-def _walk(folder: Path) -> tuple[list[Path], list[str]]:
+def walk(folder: Path) -> tuple[list[Path], list[str]]:
     """The notebooks anywhere in ``folder``, never going through a symbolic link (each link found is a note)."""
     files, notes = [], []
     for top, dirs, names in os.walk(folder):  # followlinks=False: a linked folder is listed, never entered
@@ -120,7 +120,7 @@ def _unzip(archive: Path, dest: Path) -> list[str]:
     return notes
 
 
-def _refusal(path: Path) -> str | None:
+def refusal(path: Path) -> str | None:
     """Why the notebook at ``path`` is not collected (too big, or JSON that ``read`` cannot handle), or None."""
     size = path.stat().st_size
     if size > MAX_NOTEBOOK_BYTES:
@@ -140,7 +140,7 @@ def _refusal(path: Path) -> str | None:
     return None
 
 
-def _place(files: list[Path], released: dict[str, set[str]], inbox: Path) -> list[str]:
+def place(files: list[Path], released: dict[str, set[str]], inbox: Path) -> list[str]:
     """Copy the files into ``inbox`` under the released names where they can be recognised."""
     notes = []
     taken: set[str] = set()
@@ -168,7 +168,7 @@ def collect(course: Course, export: Path, progress: bool = False) -> Collected:
 
     if not export.is_dir():
         raise IncidentLabError(f"{export} is not a folder; pass the folder of the LMS export")
-    released = _released_ids(course)
+    released = released_ids(course)
     if not released:
         raise IncidentLabError(f"no released notebooks in {course.release}; run `incidentlab grade release` first")
     summary = Collected()
@@ -195,7 +195,7 @@ def collect(course: Course, export: Path, progress: bool = False) -> Collected:
             inbox.mkdir()
             notes: list[str] = []
             if entry.is_dir():
-                files, notes = _walk(entry)
+                files, notes = walk(entry)
             elif entry.suffix.lower() == ".zip":
                 notes += _unzip(entry, unpacked)
                 files = sorted(unpacked.glob("*.ipynb"))
@@ -203,9 +203,9 @@ def collect(course: Course, export: Path, progress: bool = False) -> Collected:
                 files = [entry]
             if not files and not notes:
                 notes.append("no notebook in the submission")
-            refusals = {path: why for path in files if (why := _refusal(path))}
+            refusals = {path: why for path in files if (why := refusal(path))}
             notes += refusals.values()
-            notes += _place([p for p in files if p not in refusals], released, inbox)
+            notes += place([p for p in files if p not in refusals], released, inbox)
             stamp = dt.datetime.fromtimestamp(entry.lstat().st_mtime, dt.UTC)
             (inbox / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
             atomic.replace_tree(inbox, course.submitted(sid))

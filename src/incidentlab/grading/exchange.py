@@ -23,7 +23,7 @@ from traitlets.config import Config
 
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic
-from incidentlab.grading.collect import Collected, _place, _refusal, _released_ids, _walk
+from incidentlab.grading.collect import Collected, place, refusal, released_ids, walk
 from incidentlab.grading.course import Course
 
 DEFAULT_ROOT = "/srv/nbgrader/exchange"  # nbgrader's own default
@@ -145,7 +145,7 @@ def collect(course: Course, progress: bool = False) -> Collected:
     if not inbound.is_dir():
         raise IncidentLabError(f"no exchange inbound folder at {inbound}: is {course.course_id} released to "
                                f"{root(course)} (incidentlab grade release --exchange)?")
-    released = _released_ids(course)
+    released = released_ids(course)
     if not released:
         raise IncidentLabError(f"no released notebooks in {course.release}; run `incidentlab grade release` first")
     summary = Collected()
@@ -166,10 +166,10 @@ def collect(course: Course, progress: bool = False) -> Collected:
 
 def _take(course: Course, student: str, entry: Path, claimed: dt.datetime, released: dict) -> list[str]:
     """Copy one submission folder into submitted/ with its time and secret; the notes on it."""
-    files, notes = _walk(entry)
+    files, notes = walk(entry)
     if not files and not notes:
         notes.append("no notebook in the submission")
-    refusals = {path: why for path in files if (why := _refusal(path))}
+    refusals = {path: why for path in files if (why := refusal(path))}
     notes += refusals.values()
     changed = dt.datetime.fromtimestamp(entry.lstat().st_ctime, dt.UTC).replace(tzinfo=None)  # as parse_utc
     stamp = claimed
@@ -179,7 +179,7 @@ def _take(course: Course, student: str, entry: Path, claimed: dt.datetime, relea
                      f"{changed:%Y-%m-%d %H:%M} UTC: the later time counts")
     with tempfile.TemporaryDirectory(prefix="incidentlab-collect-") as tmp:
         inbox = Path(tmp)
-        notes += _place([p for p in files if p not in refusals], released, inbox)
+        notes += place([p for p in files if p not in refusals], released, inbox)
         # nbgrader's own text where it stands, so its late penalties read what the student's Assignments tab shows
         text = entry.name.rsplit("+", 3)[2] if stamp == claimed else stamp.strftime(TIMESTAMP_FORMAT)
         (inbox / "timestamp.txt").write_text(text)

@@ -46,7 +46,7 @@ def duration_anomaly(ctx: Context, trailing_runs: int = TRAILING_RUNS, warn_rati
                        if k == "models_executed" or abs(measure[k] - means[k]) >= MIN_CHANGE_SECONDS]
             key = max(telling or ratios, key=lambda k: abs(math.log(ratios[k] or 1e-9)))
             ratio, trailing = ratios[key], means[key]
-            verdict = _verdict(ratio, warn_ratio, fail_ratio) if key in telling else "ok"
+            verdict = ratio_verdict(ratio, warn_ratio, fail_ratio) if key in telling else "ok"
             evidence = {"run_id": run.run_id, "duration_seconds": run.duration_seconds, "measure": key,
                         "value": measure[key], "trailing_mean": round(trailing, 3), "ratio": round(ratio, 2),
                         "trailing_runs": len(normal), "models_run": run.models_run}
@@ -79,7 +79,7 @@ def _measure(run) -> dict[str, float]:
     return {"models_seconds": run.models_seconds, "models_executed": float(len(executed))}
 
 
-def _verdict(ratio: float, warn_ratio: float = WARN_RATIO, fail_ratio: float = FAIL_RATIO) -> str:
+def ratio_verdict(ratio: float, warn_ratio: float = WARN_RATIO, fail_ratio: float = FAIL_RATIO) -> str:
     if ratio > fail_ratio or ratio < 1 / fail_ratio:
         return "fail"
     if ratio > warn_ratio or ratio < 1 / warn_ratio:

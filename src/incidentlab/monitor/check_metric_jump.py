@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from statistics import mean
 
-from incidentlab.monitor.check_duration_anomaly import FAIL_RATIO, MIN_HISTORY, TRAILING_RUNS, WARN_RATIO, _verdict
+from incidentlab.monitor.check_duration_anomaly import FAIL_RATIO, MIN_HISTORY, TRAILING_RUNS, WARN_RATIO, ratio_verdict
 from incidentlab.monitor.check_row_count import counts_by_model
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import Finding
@@ -50,7 +50,7 @@ def _by_day(ctx: Context, model: str, column: str) -> list[Finding]:
     (latest, value), before = points[-1], [v or 0 for _, v in points[:-1]][-TRAILING_DAYS:]
     trailing = mean(before)
     ratio = value / trailing if trailing else 1.0
-    verdict = _verdict(ratio, WARN_RATIO, FAIL_RATIO)
+    verdict = ratio_verdict(ratio, WARN_RATIO, FAIL_RATIO)
     text = (f"{model}.{column} on {latest} is {value:,.2f}, {ratio:.2f}x the mean of the {len(before)} days "
             f"before ({trailing:,.2f})")
     return [Finding(NAME, model, verdict, text + (": a jump." if ratio > 1 and verdict != "ok" else
@@ -66,7 +66,7 @@ def _by_run(model: str, column: str, sums: list[tuple], rows: dict[str, int]) ->
     (run, value), before = per_row[-1], [v for _, v in per_row[:-1]][-TRAILING_RUNS:]
     trailing = mean(before)
     ratio = value / trailing if trailing else 1.0
-    verdict = _verdict(ratio, WARN_RATIO, FAIL_RATIO)
+    verdict = ratio_verdict(ratio, WARN_RATIO, FAIL_RATIO)
     text = (f"{model}.{column} per row after {run.run_id} is {value:,.2f}, {ratio:.2f}x its mean over the "
             f"{len(before)} runs before ({trailing:,.2f})")
     return [Finding(NAME, f"{model} (per run)", verdict,
