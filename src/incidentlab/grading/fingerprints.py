@@ -16,7 +16,7 @@ import duckdb
 
 from incidentlab.checking.fingerprint import FORMAT, Fingerprint, built_path
 from incidentlab.exercises import load
-from incidentlab.grading.answer_key import AnswerKeyError, read_key
+from incidentlab.grading.answer_key import AnswerKeyError, key_folder, read_key
 from incidentlab.grading.atomic import write_json
 from incidentlab.paths import warehouse_path
 
@@ -38,8 +38,9 @@ def fingerprints(module: str) -> dict[str, Fingerprint | None]:
 
 
 def write(module: str) -> Path | None:
-    """Write ``module``'s fingerprints beside its warehouses; None (nothing written) when they are not built."""
-    if not all(warehouse_path(module, q.stage).exists() for q in load(module)):
+    """Write ``module``'s fingerprints beside its warehouses; None (nothing written) when they are not built or
+    the module has no answer key here."""
+    if not key_folder(module).is_dir() or not all(warehouse_path(module, q.stage).exists() for q in load(module)):
         return None
     found = fingerprints(module)
     target = built_path(module)
@@ -54,8 +55,8 @@ def main(argv: list[str]) -> int:
     for module in argv or module_names():
         target = write(module)
         if target is None:
-            print(f"{module}: no fingerprints (its warehouses are not built: `make warehouses`); the checks test the "
-                  "shape of an answer only")
+            print(f"{module}: no fingerprints (its warehouses are not built, `make warehouses`, or it has no answer "
+                  "key); its checks test the shape of an answer only")
         else:
             print(f"{module}: the checks' fingerprints are in {target}")
     return 0
