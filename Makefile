@@ -42,7 +42,12 @@ warehouses/.built: $(VENV)/.installed $(WAREHOUSE_INPUTS)
 	$(BIN)/incidentlab build --all
 	touch $@
 
-warehouses: warehouses/.built ## replay every module's incident into its warehouses (every stage and variant)
+# The checks' fingerprints of the answer keys' results, beside the warehouses (incidentlab.grading.fingerprints).
+warehouses/.fingerprints: warehouses/.built $(wildcard grading/*/answer_key/*.sql) src/incidentlab/checking/fingerprint.py
+	$(BIN)/python -m incidentlab.grading.fingerprints
+	touch $@
+
+warehouses: warehouses/.built warehouses/.fingerprints ## replay every module's incident into its warehouses (every stage and variant)
 
 JUPYTER_LAB := $(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root)
 # The student's JupyterLab has none of nbgrader's extensions (formgrader, create assignment, course list, ...):
@@ -95,8 +100,10 @@ test-fast: warehouses ## while you work: the tests not marked slow, on the wareh
 NBGRADER := PATH="$(abspath $(BIN)):$$PATH" $(abspath $(BIN))/nbgrader
 
 # nbgrader's own log ("Removing existing assignment", ...) shows only when it fails.
+# Then the checks' fingerprints, from the built warehouses (a line says where, or that they are not built).
 RELEASE_ONE = log=$$(cd grading && $(NBGRADER) generate_assignment $$m --force --log-level=WARN 2>&1) || \
-  { echo "$$log"; echo "nbgrader could not release $$m (its log is above)"; exit 1; }
+  { echo "$$log"; echo "nbgrader could not release $$m (its log is above)"; exit 1; }; \
+  $(BIN)/python -m incidentlab.grading.fingerprints $$m
 
 release: install ## generate the student version of every module's notebooks (grading/course/release; MODULE=, EXCHANGE=1)
 ifeq ($(EXCHANGE),)

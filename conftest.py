@@ -47,6 +47,11 @@ def build_all(root: Path) -> Path:
 
     os.environ["INCIDENTLAB_WAREHOUSES"] = str(root)
     build_every_warehouse(None, only_missing=True, workers=min(2, os.cpu_count() or 1))  # every module's
+    from incidentlab.datasets import module_names
+    from incidentlab.grading import fingerprints
+
+    for module in module_names():  # the checks' fingerprints, as `make warehouses` writes them beside its warehouses
+        fingerprints.write(module)
     return root
 
 

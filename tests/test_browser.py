@@ -175,8 +175,19 @@ def _run_cell(page, index: int, source: str | None = None) -> str:
     return cell.locator(".jp-Cell-outputArea").inner_text()
 
 
+def _wrong_values(question: str, module: str, solution: str) -> str:
+    """The solution with its first column's values replaced by nulls: the right shape, wrong values."""
+    from incidentlab.exercises import load
+
+    column = getattr(load(module), question).columns[0]
+    body = "\n".join(line for line in solution.strip().rstrip(";").splitlines() if not line.strip().startswith("--"))
+    return f"select * replace (null as {column}) from (\n{body}\n) as answer"
+
+
 @pytest.mark.parametrize("module", MODULES)
 def test_an_exercise_answered_wrong_then_right_says_so(ran, module):
+    """Wrong in shape, then right (✓ for the values on this warehouse, at once), then wrong in values only (✗ and
+    the column that differs), then a syntax error (one plain message, no jupysql note)."""
     master = next(m for m in MASTERS[module] if _first_answer(m))
     index, question, solution = _first_answer(master)
     page = ran[f"{module}/{master.name}"]
@@ -192,7 +203,20 @@ def test_an_exercise_answered_wrong_then_right_says_so(ran, module):
     _run_cell(page, index, f"{header(question)}\n{solution}")
     right = _run_cell(page, check)
     page.locator(".jp-Cell").nth(check).screenshot(path=f"{shot}_right.png")
-    assert right.lstrip().startswith("✓") and "the columns and the number of rows are right" in right, right
+    assert right.lstrip().startswith("✓") and "your values are right on this warehouse" in right, right
+
+    _run_cell(page, index, f"{header(question)}\n{_wrong_values(question, module, solution)}")
+    values = _run_cell(page, check)
+    page.locator(".jp-Cell").nth(check).screenshot(path=f"{shot}_wrong_values.png")
+    assert values.lstrip().startswith("✗") and "the values differ" in values, values
+    assert "column(s) whose values differ" in values and "Traceback" not in values
+
+    typo = _run_cell(page, index, f"{header(question)}\nselec * frm stg_orders")
+    page.locator(".jp-Cell").nth(index).screenshot(path=f"{shot}_syntax_error.png")
+    lines = [line for line in typo.strip().splitlines() if line.strip()]
+    assert lines[0].startswith("Your answer's query failed: Parser Error: syntax error"), typo
+    assert lines[1].startswith("LINE 1: selec") and set(lines[2].strip()) == {"^"}, typo
+    assert not re.search(r"snippets|--with|jupysql|https?://|Traceback", typo), typo
 
 
 @pytest.mark.parametrize("module", MODULES)

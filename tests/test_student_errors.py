@@ -85,13 +85,75 @@ def test_a_wrong_table_name(cell):
     assert "the answer cell failed when you last ran it" in checked[0]
 
 
+PARSER_ADVICE = "Check the SQL at the caret (a missing comma, keyword, quote or parenthesis), then run the cell again."
+
+
 def test_a_syntax_error_has_no_jupysql_noise(cell):
     shown, checked = failed_then_check(cell, answer("selec count(*) from stg_pipeline_runs"))
     assert shown == [
         "Your answer's query failed: Parser Error: syntax error at or near \"selec\"",
-        "Check the SQL at that word (a missing comma, keyword, quote or parenthesis), then run the cell again.",
+        "LINE 1: selec count(*) from stg_pipeline_runs",
+        "        ^",
+        PARSER_ADVICE,
     ]
     assert "snippets" not in " ".join(shown + checked) and "--with" not in " ".join(shown + checked)
+
+
+@pytest.mark.parametrize("source, says", [
+    ("%%sql\nselect *\nfrm stg_orders", ["The query failed: Parser Error: syntax error at or near \"stg_orders\"",
+                                          "LINE 2: frm stg_orders", "            ^", PARSER_ADVICE]),
+    (answer("with x as (select 1 as a) selec * from x"),
+     ["Your answer's query failed: Parser Error: syntax error at or near \"selec\"",
+      "LINE 1: with x as (select 1 as a) selec * from x", "                                  ^", PARSER_ADVICE]),
+])
+def test_a_syntax_error_keeps_the_databases_line_and_caret_and_loses_jupysqls_note(cell, source, says):
+    ok, shown = cell(source)
+    assert not ok
+    assert plain(shown) == says
+    assert not re.search(r"snippets|--with|jupysql|https?://|Original error", shown)
+
+
+# One query per DuckDB error class a student can reach, with the start of what they read and of the advice.
+ERROR_CLASSES = {
+    "Parser": ("select count(*) as green_runs frm stg_pipeline_runs", "Parser Error: syntax error", "Check the SQL"),
+    "Binder": ("select run_id, count(*) as green_runs from stg_pipeline_runs", "Binder Error: column \"run_id\" must "
+               "appear in the GROUP BY clause", "Fix the query"),
+    "Catalog": ("select count(*) as green_runs from stg_pipeline_run", "Catalog Error: Table with name "
+                "stg_pipeline_run does not exist", "Use a table of the warehouse"),
+    "Conversion": ("select cast(status as integer) as green_runs from stg_pipeline_runs",
+                   "Conversion Error: Could not convert string", "A value does not convert"),
+    "OutOfRange": ("select 2147483647::integer + count(*)::integer as green_runs from stg_pipeline_runs",
+                   "Out of Range Error: Overflow in addition of INT32", "A result is too large for its type"),
+    "InvalidInput": ("select strptime(status, '%Q') as green_runs from stg_pipeline_runs",
+                     "Invalid Input Error: Failed to parse format specifier %Q", "An argument is not what"),
+    "Constraint": ("create or replace table dup_keys (k integer primary key);\n"
+                   "insert into dup_keys select 1 from stg_pipeline_runs", "Constraint Error: PRIMARY KEY or UNIQUE constraint violation",
+                   "The statement breaks a constraint"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(ERROR_CLASSES))
+@pytest.mark.parametrize("where", ["sql cell", "answer cell"])
+def test_each_duckdb_error_class_is_plain_lines(cell, kind, where):
+    sql, message, advice = ERROR_CLASSES[kind]
+    if where == "answer cell":
+        shown, checked = failed_then_check(cell, answer(sql))
+        assert shown[0].startswith(f"Your answer's query failed: {message}"), shown
+        assert checked[0].startswith("✗ How many phantom successes: the answer cell failed when you last ran it")
+        assert message in checked[0] and len(checked) == 2
+    else:
+        ok, text = cell(f"%%sql\n{sql}")
+        assert not ok
+        shown = plain(text)
+        assert shown[0].startswith(f"The query failed: {message}"), shown
+    assert shown[-1].startswith(advice), shown
+    assert len(shown) == (4 if kind == "Parser" else 2), shown
+
+
+def test_a_function_that_does_not_exist_points_at_duckdbs_guess(cell):
+    ok, shown = cell("%%sql\nselect get_current_timestamps()")
+    assert not ok
+    assert plain(shown)[1].startswith("Use a function DuckDB has")
 
 
 def test_a_deleted_header_line(cell):
@@ -254,3 +316,21 @@ def test_rewriting_a_model_as_a_cells_last_line_shows_one_plain_line(cell, stg_o
     assert ok
     assert plain(shown) == ["stg_orders rewritten in this notebook's copy of the dbt project; run "
                             "`%dbt run --select stg_orders+`."]
+
+
+
+@pytest.mark.parametrize("source, subject", [("%%sql\nselect 1", "The query"), (answer(RIGHT), "Your answer's query")])
+def test_a_query_the_student_stops_says_so_in_plain_lines(source, subject):
+    """A stopped query (the notebook's stop button: DuckDB raises "Query interrupted", jupysql wraps it)."""
+    from incidentlab.cell_errors import sql_error_lines
+
+    try:
+        try:
+            raise RuntimeError("Query interrupted")
+        except RuntimeError as inner:
+            raise ValueError("wrapped by jupysql") from inner
+    except ValueError as error:
+        shown = sql_error_lines(error, source)
+    assert shown == [f"{subject} was stopped before it finished (you interrupted it).",
+                     "If it ran long, a join without a complete `on` condition can multiply rows without end: check "
+                     "your joins, then run the cell again."]

@@ -8,7 +8,8 @@ here (``uv venv``; the lock is a constraint, so uv takes the locked versions fro
 (b) no text file of the wheel has a distinctive value of a reference's result, on the question's warehouse or
     on any variant of it (a timestamp, an amount over 100, a run id);
 (c) in the fresh environment the student's modules import, the questions carry no reference, expected value or
-    hidden check, nbgrader is not there, and ``incidentlab grade`` says in one line what to install;
+    hidden check (the checks' fingerprints load: salted hashes, which (a) and (b) read too), nbgrader is not
+    there, and ``incidentlab grade`` says in one line what to install;
 (d) the student version of the notebooks, released by nbgrader as ``make release`` does, has no reference line in
     a graded cell and no three lines of one key in a row anywhere.
 
@@ -164,9 +165,11 @@ def student_env() -> dict:
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def wheel(tmp_path_factory, warehouses) -> Path:
+    """The wheel, with the checks' fingerprints of the session's warehouses (``hatch_build.py``)."""
     out = tmp_path_factory.mktemp("wheel")
-    run(uv(), "build", "--wheel", "--out-dir", out, cwd=project_root(), env=student_env())
+    run(uv(), "build", "--wheel", "--out-dir", out, cwd=project_root(),
+        env={**student_env(), "INCIDENTLAB_WAREHOUSES": str(warehouses)})
     [built] = out.glob("incidentlab-*.whl")
     return built
 
@@ -290,6 +293,7 @@ STUDENT_SCRIPT = textwrap.dedent(f"""
     import importlib.util, json
     import incidentlab, incidentlab.notebook, incidentlab.checking, incidentlab.plots
     import incidentlab.exercises
+    from incidentlab.checking import fingerprint
     from incidentlab.exercises import load
 
     forbidden = {FORBIDDEN_ATTRIBUTES!r}
@@ -302,6 +306,7 @@ STUDENT_SCRIPT = textwrap.dedent(f"""
     print(json.dumps({{
         "package": incidentlab.__file__,
         "questions": len(ex),
+        "fingerprints": len(fingerprint.load({MODULE!r})),
         "attributes": {{q.name: [a for a in forbidden if hasattr(q, a)] for q in ex}},
         "module_attributes": [a for a in forbidden if hasattr(incidentlab.exercises, a) or hasattr(ex, a)],
         "nbgrader_imports": nbgrader_imports,
@@ -316,6 +321,7 @@ def test_student_environment_has_the_checks_and_not_the_grader(student_venv, tmp
     facts = json.loads(done.stdout.strip().splitlines()[-1])
     assert Path(facts["package"]).is_relative_to(student_venv), f"imported {facts['package']}, not the wheel's"
     assert facts["questions"] > 0
+    assert facts["fingerprints"] >= facts["questions"] - 1, "the wheel's checks cannot check values on the spot"
     bad = {name: attributes for name, attributes in facts["attributes"].items() if attributes}
     assert not bad, f"the student's questions carry {bad}"
     assert not facts["module_attributes"], f"incidentlab.exercises carries {facts['module_attributes']}"

@@ -24,29 +24,49 @@ from incidentlab.checking.answer_sql import (
     looks_like_sql,
     stored_name,
 )
-from incidentlab.error_text import one_line, sentence, without_paths
+from incidentlab.error_text import interrupted, one_line, position_lines, sentence, without_paths
 from incidentlab.errors import IncidentLabError
+
+_ADVICE = [  # (what the database's message holds, what to do), first match wins
+    (("Referenced column", "Candidate bindings"),
+     "Use a column the table has (the candidates above; `%sql describe <table>` lists them all), then run the cell "
+     "again."),
+    (("Function with name",), "Use a function DuckDB has (its \"did you mean\" above is the closest name), then "
+                              "run the cell again."),
+    (("Catalog Error",), "Use a table of the warehouse (`%sql show tables` lists them), then run the cell again."),
+    (("Parser Error", "syntax error"),
+     "Check the SQL at the caret (a missing comma, keyword, quote or parenthesis), then run the cell again."),
+    (("Conversion Error",), "A value does not convert to that type: check the cast (`try_cast` gives null where it "
+                            "cannot convert), then run the cell again."),
+    (("Out of Range Error",), "A result is too large for its type: cast to a wider one (`bigint`, `double`) before "
+                              "the arithmetic, then run the cell again."),
+    (("Invalid Input Error",), "An argument is not what the function expects (a format, a unit, a value): check it "
+                               "against DuckDB's documentation of the function, then run the cell again."),
+    (("Constraint Error",), "The statement breaks a constraint of the table (a duplicate key, a null where none "
+                            "may be); graded answers only read tables, with one `select`."),
+]
 
 
 def _advice(message: str) -> str:
-    if "Referenced column" in message or "Candidate bindings" in message:
-        return ("Use a column the table has (the candidates above; `%sql describe <table>` lists them all), "
-                "then run the cell again.")
-    if "Catalog Error" in message:
-        return "Use a table of the warehouse (`%sql show tables` lists them), then run the cell again."
-    if "Parser Error" in message or "syntax error" in message:
-        return ("Check the SQL at that word (a missing comma, keyword, quote or parenthesis), then run the cell "
-                "again.")
+    for marks, advice in _ADVICE:
+        if any(mark in message for mark in marks):
+            return advice
     return "Fix the query, then run the cell again."
 
 
 def sql_error_lines(error: BaseException, source: str) -> list[str]:
-    """The one or two lines a failing ``%%sql`` cell (answer cell or not) shows."""
+    """The lines a failing ``%%sql`` cell (answer cell or not) shows: the database's message, for a syntax error
+    the line and caret it points with, and what to do."""
     if stored_name(source) and below_placeholder(source.lstrip().partition("\n")[2]):
         return [sentence(PLACEHOLDER_LEFT), sentence(PLACEHOLDER_FIX)]
-    message = one_line(error)
     subject = "Your answer's query" if stored_name(source) else "The query"
-    return [f"{subject} failed: {message}", _advice(message)]
+    if interrupted(error):
+        return [f"{subject} was stopped before it finished (you interrupted it).",
+                "If it ran long, a join without a complete `on` condition can multiply rows without end: check your "
+                "joins, then run the cell again."]
+    message = one_line(error)
+    where = position_lines(error) if "Parser Error" in message else []
+    return [f"{subject} failed: {message}", *where, _advice(message)]
 
 
 def missing_header_lines() -> list[str]:

@@ -38,12 +38,42 @@ def message_line(text: str) -> str:
     return without_paths(" ".join([head, *helpful[:1]]))
 
 
+def _from_database(error: BaseException) -> BaseException | None:
+    """The database's own exception in the chain of ``error`` (jupysql wraps it), or None."""
+    found = error
+    while found is not None and type(found).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
+        found = found.__cause__ or found.__context__
+    return found
+
+
+def interrupted(error: BaseException) -> bool:
+    """Whether ``error`` is a query the student stopped (DuckDB says "Interrupted", its Python API "Query
+    interrupted"; jupysql may wrap either)."""
+    found: BaseException | None = error
+    while found is not None:
+        text = str(found)
+        if isinstance(found, KeyboardInterrupt) or "INTERRUPT Error" in text or "Query interrupted" in text:
+            return True
+        found = found.__cause__ or found.__context__
+    return False
+
+
+def position_lines(error: BaseException) -> list[str]:
+    """The database's ``LINE n: <the line>`` and the caret under it, as it wrote them; [] if it wrote none."""
+    lines = str(_from_database(error) or error).splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("LINE ") and ":" in line:
+            caret = lines[i + 1] if i + 1 < len(lines) and set(lines[i + 1]) <= {" ", "^"} else ""
+            return [without_paths(line), *([caret.rstrip()] if caret.strip() else [])]
+    return []
+
+
 def one_line(error: BaseException) -> str:
     """The message of ``error`` in one line: the database's message when the database raised it (jupysql wraps
     it), otherwise the error's type and first line."""
-    found: BaseException | None = error
-    while found is not None and type(found).__module__.split(".")[0] != "duckdb":
-        found = found.__cause__ or found.__context__
+    found = _from_database(error)
+    if interrupted(error):
+        return "the query was stopped before it finished (interrupted)"
     if isinstance(error, SyntaxError):
         return f"{type(error).__name__}: {error.msg}"
     text = message_line(str(found if found is not None else error))

@@ -88,12 +88,13 @@ class Lab:
         ip.user_ns[_CONNECTION_NAME] = self.con
         ip.run_line_magic("sql", f"{_CONNECTION_NAME} --alias {SQL_ALIAS}")
         ip.register_magic_function(self._dbt_magic, magic_kind="line", magic_name="dbt")
-        from incidentlab import cell_errors
+        from incidentlab import cell_errors, clock_note
         from incidentlab.checking import answer_display, answer_log
 
         cell_errors.install(ip)  # a failing cell says what is wrong in plain lines
         answer_log.install(ip)  # so a check knows whether its answer cell's latest run failed
         answer_display.install(ip)  # an answer cell shows its result
+        clock_note.install(ip, lambda: f"{self.now:%a %b %d %Y %H:%M}")  # under SQL that reads today's clock
 
     def _disconnect_magics(self) -> None:
         ip = _ipython()

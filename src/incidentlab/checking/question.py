@@ -1,8 +1,10 @@
 """A graded question as the student's notebook sees it, and the check its test cell calls.
 
 The check compares what a student can be told without giving the answer away: the column names and the number
-of rows of their result. It holds no reference query and no expected value: the values are judged when the
-notebook is graded, from the answer key on the instructor's side (``incidentlab.grading.answer_key``).
+of rows of their result, then its values against the question's salted fingerprint (``checking.fingerprint``):
+right or not on this warehouse, and which columns differ. It holds no reference query and no expected value; the
+grader's verdict, on the other versions of the incident too, comes from the answer key on the instructor's side
+(``incidentlab.grading.answer_key``).
 
 A check never raises: what is wrong goes to stderr in plain words (nbgrader scores a test cell with stderr
 output 0), success is one line on stdout. It never judges an older answer than the one the answer cell holds.
@@ -14,6 +16,7 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 
+import duckdb
 import pandas as pd
 
 from incidentlab.checking.answer_log import answer_log
@@ -29,11 +32,15 @@ from incidentlab.checking.answer_sql import (
     query_of,
 )
 from incidentlab.checking.compare import shape_problems
+from incidentlab.checking.fingerprint import load as load_fingerprints
 from incidentlab.error_text import message_line
 from incidentlab.not_answered import NOT_ANSWERED_COLUMN
+from incidentlab.paths import warehouse_path
 
 GRADED_LATER = ("The values are checked when your notebook is graded, on this warehouse and on other versions "
                 "of the incident, so compute every value with SQL.")
+VALUES_RIGHT = ("your values are right on this warehouse; when graded, your query also runs on other versions of "
+                "the incident")
 
 
 class _Failed(Exception):
@@ -70,29 +77,74 @@ class Question:
         return f"answer_{self.name}"
 
     def check(self, answer=None) -> None:
-        """The student's check: the answer cell ran, holds one query, and its result has the right shape."""
+        """The student's check: the answer cell ran, holds one query, its result has the right shape and, where the
+        course ships the question's fingerprint, the right values on this warehouse."""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             try:
-                frame = self._fresh_result(answer)
-                problems = shape_problems(frame, list(self.columns), self.rows)
-                if problems:
-                    lines = [f"✗ {self.title}: not right yet:"] + [f"  - {p}" for p in problems]
-                    if self.hint:
-                        lines.append(f"  Hint: {self.hint}")
-                    raise _Failed("\n".join(lines))
+                frame, sql = self._fresh_result(answer)
+                self._fail_on(shape_problems(frame, list(self.columns), self.rows), "not right yet")
+                values_checked = self._check_values(frame, sql)
             except _Failed as failed:
                 sys.stdout.flush()
                 print(failed, file=sys.stderr, flush=True)
                 return
-        print(f"✓ {self.title}: the columns and the number of rows are right. {GRADED_LATER}", flush=True)
+        if values_checked:
+            print(f"✓ {self.title}: {VALUES_RIGHT}.", flush=True)
+        else:
+            print(f"✓ {self.title}: the columns and the number of rows are right. {GRADED_LATER}", flush=True)
 
     # -- the steps ------------------------------------------------------------------------------------
     def _fail(self, message: str) -> _Failed:
         return _Failed(f"✗ {self.title}: {message}")
 
-    def _fresh_result(self, answer) -> pd.DataFrame:
-        """The result of the answer cell's latest run; a failure if that run failed or is not a query."""
+    def _fail_on(self, problems: list[str], heading: str) -> None:
+        if problems:
+            lines = [f"✗ {self.title}: {heading}:"] + [f"  - {p}" for p in problems]
+            if self.hint:
+                lines.append(f"  Hint: {self.hint}")
+            raise _Failed("\n".join(lines))
+
+    def _check_values(self, frame: pd.DataFrame, sql: str | None) -> bool:
+        """Whether the values were checked (and are right): False where the course ships no fingerprint for this
+        question or cannot compare; a failure if they differ."""
+        try:
+            fingerprint = load_fingerprints(self.module).get(self.name)
+        except Exception:  # a check never raises: without its fingerprint the values are judged when graded
+            fingerprint = None
+        if fingerprint is None:
+            return False
+        frame = self._on_its_warehouse(sql, frame)
+        self._fail_on(shape_problems(frame, list(self.columns), self.rows), "not right yet")
+        try:
+            problems = fingerprint.problems(frame)
+        except Exception:  # a value of a type the canonical form does not know: judged when graded
+            return False
+        self._fail_on(problems, "the values differ")
+        return True
+
+    def _on_its_warehouse(self, sql: str | None, frame: pd.DataFrame) -> pd.DataFrame:
+        """The answer's result on the question's own built warehouse, the one the grader and the fingerprint use
+        (the kernel's copy may have been changed since: a fix run, a dropped table); ``frame`` without one."""
+        path = warehouse_path(self.module, self.stage)
+        if sql is None or not path.exists():
+            return frame
+        try:
+            con = duckdb.connect(str(path), read_only=True)
+        except duckdb.Error:  # not readable here (a grader's jail): the kernel's result stands
+            return frame
+        try:
+            return con.execute(sql).df()
+        except duckdb.Error as exc:
+            raise self._fail(f"your query fails on the {self.stage} warehouse, where it is graded: "
+                             f"{message_line(str(exc)) or type(exc).__name__}\n  Fix it, run the answer cell, "
+                             "then this check.") from None
+        finally:
+            con.close()
+
+    def _fresh_result(self, answer) -> tuple[pd.DataFrame, str | None]:
+        """The result of the answer cell's latest run and its query (None: the result was given); a failure if
+        that run failed or is not a query."""
         log = answer_log()
         run = log.latest(self.variable)
         last = log.last
@@ -122,7 +174,7 @@ class Question:
                 raise self._fail(f"your query fails on your warehouse: {exc}\n  Fix it, run the answer cell, "
                                  "then this check.") from None
             if frame is not None:
-                return frame
+                return frame, sql
         if answer is None:
             answer = _user_variable(self.variable)
         if answer is None:
@@ -135,7 +187,7 @@ class Question:
         if [str(c).lower() for c in frame.columns] == [NOT_ANSWERED_COLUMN]:
             raise self._fail("not answered yet (0 points). Replace the placeholder query in the answer cell "
                              "above with yours, run that cell, then run this one again.")
-        return frame
+        return frame, None
 
 
 def _run_in_kernel(sql: str) -> pd.DataFrame | None:

@@ -1,4 +1,5 @@
-"""Release: nbgrader's generate_assignment, which writes the student version and records it in the gradebook."""
+"""Release: nbgrader's generate_assignment, which writes the student version and records it in the gradebook, and
+the checks' fingerprints of the key's results (``incidentlab.grading.fingerprints``), from the built warehouses."""
 
 from __future__ import annotations
 
@@ -20,4 +21,7 @@ def release(course: Course) -> list[Path]:
         detail = (outcome.get("error") or outcome.get("log") or "").strip().splitlines()
         raise IncidentLabError(f"nbgrader generate_assignment failed for {course.assignment}: "
                                f"{detail[-1] if detail else 'no detail'}")
+    from incidentlab.grading import fingerprints
+
+    fingerprints.write(course.assignment)  # nothing where the warehouses are not built: checks test the shape only
     return sorted(course.release.glob("*.ipynb"))
