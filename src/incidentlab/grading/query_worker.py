@@ -1,0 +1,128 @@
+"""The process that runs the students' queries for a grader, under limits the grader enforces from outside.
+
+The grader (``incidentlab.grading.warehouses.QueryProcess``) starts it with two pipes and kills it when a query
+outlives its wall-clock limit. Here the process caps its own address space (``RLIMIT_AS``), dies with its parent,
+and answers one request at a time:
+
+- ``fresh``: close every connection (a new submission starts; nothing of the last one is left);
+- ``catalog`` (path): the warehouse's tables, views and macros, on a connection of its own (of the key's copy);
+- ``run`` (path, sql, max_rows, trusted): the query's result, fetched only through ``limit max_rows + 1``; more
+  rows, a value larger than ``MAX_VALUE_CHARS`` or too many columns is a breach, reported as such. A trusted
+  query (the answer key) gets a connection of its own, opened and closed around it, on a copy of the warehouse
+  no student's query opens (DuckDB shares one database instance between the connections to one file).
+
+Every connection is read-only, with no file or network access, one thread and a memory limit.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import resource
+import signal
+import sys
+from multiprocessing.connection import Connection
+
+import duckdb
+import pandas as pd
+
+from incidentlab.checking.sql_allowlist import Catalog
+
+MEMORY_LIMIT = "1GB"  # DuckDB's own limit; the address space cap below also bounds what pandas fetches
+ADDRESS_SPACE = 3 << 30
+MAX_VALUE_CHARS = 100_000
+MAX_COLUMNS = 200
+CONFIG = {"enable_external_access": False, "memory_limit": MEMORY_LIMIT, "threads": 1, "lock_configuration": True,
+          "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+
+
+class Breach(Exception):
+    """The query's result is larger than grading allows; the message says how, never with a value."""
+
+
+def connect(path: str) -> duckdb.DuckDBPyConnection:
+    return duckdb.connect(path, read_only=True, config=CONFIG)
+
+
+def wrapped(sql: str, max_rows: int) -> str:
+    """``sql`` under a ``limit`` one past the cap: DuckDB stops producing rows there, nothing more is fetched."""
+    tokens = duckdb.tokenize(sql)
+    if tokens and sql[tokens[-1][0]] == ";":  # a trailing `;` (and whatever comment follows it) is cut
+        sql = sql[: tokens[-1][0]]
+    return f"select * from (\n{sql}\n) limit {int(max_rows) + 1}"
+
+
+def result(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> pd.DataFrame:
+    frame = con.execute(wrapped(sql, max_rows)).df()
+    if len(frame) > max_rows:
+        raise Breach("rows")
+    if len(frame.columns) > MAX_COLUMNS:
+        raise Breach("columns")
+    for column in frame.columns:
+        if frame[column].dtype != object:
+            continue
+        for value in frame[column]:
+            if isinstance(value, str | bytes) and len(value) > MAX_VALUE_CHARS:
+                raise Breach("value")
+            if value is not None and not isinstance(value, str | bytes) and len(str(value)) > MAX_VALUE_CHARS:
+                raise Breach("value")
+    return frame
+
+
+class Server:
+    def __init__(self):
+        self.connections: dict[str, duckdb.DuckDBPyConnection] = {}
+
+    def fresh(self) -> None:
+        for con in self.connections.values():
+            con.close()
+        self.connections.clear()
+
+    def catalog(self, path: str, _trusted: bool = True) -> Catalog:
+        with connect(path) as con:
+            return Catalog.of(con)
+
+    def run(self, path: str, sql: str, max_rows: int, trusted: bool = False) -> pd.DataFrame:
+        if trusted:
+            with connect(path) as con:
+                return result(con, sql, max_rows)
+        if path not in self.connections:
+            self.connections[path] = connect(path)
+        return result(self.connections[path], sql, max_rows)
+
+
+def _die_with_parent() -> None:
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except OSError:
+        pass
+
+
+def serve(inbox: Connection, outbox: Connection) -> None:
+    server = Server()
+    while True:
+        try:
+            op, args = inbox.recv()
+        except EOFError:
+            return
+        try:
+            reply = ("ok", getattr(server, op)(*args))
+        except Breach as exc:
+            reply = ("breach", str(exc))
+        except (MemoryError, duckdb.OutOfMemoryException):
+            reply = ("breach", "memory")
+        except duckdb.Error as exc:
+            text = str(exc).strip()
+            reply = ("error", (type(exc).__name__, text.splitlines()[0][:500] if text else ""))
+        del op, args
+        outbox.send(reply)
+
+
+def main() -> None:
+    _die_with_parent()
+    read_fd, write_fd = int(sys.argv[1]), int(sys.argv[2])
+    resource.setrlimit(resource.RLIMIT_AS, (ADDRESS_SPACE, ADDRESS_SPACE))
+    serve(Connection(read_fd, writable=False), Connection(write_fd, readable=False))
+
+
+if __name__ == "__main__":
+    main()
