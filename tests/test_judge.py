@@ -178,3 +178,23 @@ def test_every_question_of_the_module_is_judged(judge):
     for question in load(MODULE):
         verdict = judge.verdict(question.name, cell("select 1 as x from stg_orders", question.name))
         assert not verdict.passed and re.match(rf"✗ {re.escape(question.title)}: ", verdict.message)
+
+
+def test_memory_rows_and_values_past_the_limits_are_breaches_and_the_next_query_runs(warehouses):
+    from incidentlab.grading.warehouses import QueryBreach
+
+    wh = LockedWarehouse(warehouse_path(MODULE, "stale"))
+    for sql, what in (("select list(range) as x from range(600000000)", "memory"),
+                      ("select range as x from range(1000000)", "rows"),
+                      ("select string_agg('abcdefghij', '') as x from range(20000)", "value")):
+        with pytest.raises(QueryBreach) as breach:
+            wh.run(sql, 60, max_rows=10)
+        assert breach.value.what == what
+        assert wh.run("select count(*) as n from stg_orders", 10).n[0] > 0
+
+
+def test_a_verdict_quotes_only_the_binder_and_never_about_a_variant(judge):
+    verdict = judge.verdict("phantom_count", cell(
+        "select count(*) as green_runs, cast('leak:' || max(run_id) as int) as phantom_runs from stg_pipeline_runs"))
+    assert not verdict.passed and "with a conversion error" in verdict.message and "leak:" not in verdict.message
+    assert "run_" not in verdict.message and "/" not in verdict.message.split(":", 1)[1]

@@ -208,6 +208,7 @@ _BREACHES = {
     "rows": "returns far more rows than the answer has: check your joins and filters",
     "columns": "returns far more columns than an answer has",
     "value": "returns a value larger than grading allows",
+    "size": "returns a result larger than grading allows",
     "memory": "needs more memory than grading allows: check your joins",
 }
 
