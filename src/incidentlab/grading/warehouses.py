@@ -26,7 +26,8 @@ import pandas as pd
 from incidentlab.errors import IncidentLabError
 from incidentlab.paths import WAREHOUSE_FILE
 
-KEY_ROWS = 1_000_000  # the answer key is the course's own: its cap only guards against a broken key
+KEY_ROWS = 1_000_000
+STARTUP_TIMEOUT = 120.0  # the answer key is the course's own: its cap only guards against a broken key
 _BIND_ERRORS = {"BinderException", "CatalogException", "ParserException"}
 
 
@@ -109,6 +110,13 @@ class QueryProcess:
         os.close(from_child)
         self._outbox = Connection(from_parent, readable=False)
         self._inbox = Connection(to_parent, writable=False)
+        try:  # a query's time limit does not pay for the start (imports take seconds on a busy machine)
+            started = self._inbox.poll(STARTUP_TIMEOUT) and self._inbox.recv() == ("ready", None)
+        except (OSError, EOFError):
+            started = False
+        if not started:
+            self.close()
+            raise IncidentLabError("the grader's query process did not start; run the grading again")
 
     def call(self, op: str, *args, timeout: float = 120.0):
         if self._proc is None:
