@@ -156,6 +156,16 @@ def test_an_answer_grading_refuses_says_why_and_shows_no_rows(cell):
                             "query (keep only the last one)."]
 
 
+def test_sql_that_runs_here_but_grading_refuses_is_named_in_the_cell_and_the_check(cell):
+    refused = "select current_setting('threads') as green_runs, count(*) as phantom_runs from stg_pipeline_runs"
+    says = ("the query calls `current_setting(…)`, which an answer may not use; compute the values with SQL's "
+            "usual functions")
+    ok, shown = cell(answer(refused))
+    assert ok and plain(shown) == [f"Grading will refuse this answer: {says}."]
+    _, checked = cell(CHECK)
+    assert plain(checked)[0] == f"✗ How many phantom successes: {says}. Change it, run the answer cell, then this check."
+
+
 @pytest.mark.parametrize("line, says", [
     ("rn --select staging.*", ["`rn` is not a dbt command. Did you mean `%dbt run`? The commands are build, "
                                "compile, ls, list, parse, run, seed, show, snapshot, source, test; e.g. `%dbt ls "

@@ -29,7 +29,7 @@ from incidentlab.checking.answer_sql import (
     query_of,
 )
 from incidentlab.checking.compare import shape_problems
-from incidentlab.checking.sql_allowlist import Catalog, check_allowed
+from incidentlab.checking.sql_allowlist import check_in_lab
 from incidentlab.error_text import message_line
 from incidentlab.not_answered import NOT_ANSWERED_COLUMN
 
@@ -153,8 +153,8 @@ def _run_in_kernel(sql: str) -> pd.DataFrame | None:
     lab = current_lab()
     if lab is None:
         return None
-    try:  # what grading refuses, the student's check refuses first, with the same sentence
-        check_allowed(sql, Catalog.of(lab.con))
+    try:
+        check_in_lab(sql)
     except AnswerSqlError as exc:
         raise _Refused(str(exc)) from None
     try:

@@ -130,6 +130,16 @@ def check_allowed(sql: str, catalog: Catalog) -> set[tuple[str, str]]:
     return walker.read
 
 
+def check_in_lab(sql: str) -> None:
+    """``check_allowed`` against the warehouse of this kernel's lab (nothing outside a lab): the student's own
+    check refuses what grading will refuse, with the same sentence."""
+    from incidentlab.notebook import current_lab
+
+    lab = current_lab()
+    if lab is not None:
+        check_allowed(sql, Catalog.of(lab.con))
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
