@@ -5,11 +5,11 @@ outlives its wall-clock limit. Here the process caps its own address space (``RL
 and answers one request at a time:
 
 - ``fresh``: close every connection (a new submission starts; nothing of the last one is left);
-- ``catalog`` (path): the warehouse's tables, views and macros, on a connection of its own (of the key's copy);
+- ``catalog`` (path): the warehouse's tables, views and macros, read on the key's copy;
 - ``run`` (path, sql, max_rows, trusted): the query's result, fetched only through ``limit max_rows + 1``; more
   rows, a value larger than ``MAX_VALUE_CHARS`` or too many columns is a breach, reported as such. A trusted
-  query (the answer key) gets a connection of its own, opened and closed around it, on a copy of the warehouse
-  no student's query opens (DuckDB shares one database instance between the connections to one file).
+  query (the answer key) runs on a connection kept for the key, to a copy of the warehouse no student's query
+  opens (DuckDB shares one database instance between the connections to one file).
 
 Every connection is read-only, with no file or network access, one thread and a memory limit.
 """
@@ -76,21 +76,25 @@ def result(con: duckdb.DuckDBPyConnection, sql: str, max_rows: int) -> pd.DataFr
 
 class Server:
     def __init__(self):
-        self.connections: dict[str, duckdb.DuckDBPyConnection] = {}
+        self.connections: dict[str, duckdb.DuckDBPyConnection] = {}  # the current submission's
+        self.trusted: dict[str, duckdb.DuckDBPyConnection] = {}  # the key's, on copies no answer opens
 
     def fresh(self) -> None:
         for con in self.connections.values():
             con.close()
         self.connections.clear()
 
+    def _trusted(self, path: str) -> duckdb.DuckDBPyConnection:
+        if path not in self.trusted:
+            self.trusted[path] = connect(path)
+        return self.trusted[path]
+
     def catalog(self, path: str, _trusted: bool = True) -> Catalog:
-        with connect(path) as con:
-            return Catalog.of(con)
+        return Catalog.of(self._trusted(path))
 
     def run(self, path: str, sql: str, max_rows: int, trusted: bool = False) -> pd.DataFrame:
         if trusted:
-            with connect(path) as con:
-                return result(con, sql, max_rows)
+            return result(self._trusted(path), sql, max_rows)
         if path not in self.connections:
             self.connections[path] = connect(path)
         return result(self.connections[path], sql, max_rows)
