@@ -2,8 +2,9 @@
 
 A join that fans out repeats rows: each right row comes back twice or more. Compared as sets (distinct rows), such a
 result equals the right one; the judge compares multisets, so it rejects it and says where duplicates come from.
-Each case takes the answer key's own query for a wt05 question and makes it return its rows more than once: by
-union all of the key with itself, by a join to a table with several rows per key (the fan-out of the incident), and
+Each case takes the master's solution of a wt05 question (the key itself, wrapped, would go to the instructor)
+and makes it return its rows more than once: by union all of the solution with itself, by a join to a table with
+several rows per key (the fan-out of the incident), and
 by union all in a recursive walk of dbt's graph, where a node reached by two paths comes twice.
 """
 
@@ -13,7 +14,7 @@ import pytest
 
 from incidentlab.checking.compare import rows_of
 from incidentlab.exercises import load
-from incidentlab.grading.answer_key import Judge, read_key
+from incidentlab.grading.answer_key import REVIEW, Judge, read_key
 from incidentlab.grading.warehouses import LockedWarehouse
 from incidentlab.paths import warehouse_path
 
@@ -61,6 +62,20 @@ def judge() -> Judge:
     return _judge[MODULE]
 
 
+def solution(question: str) -> str:
+    """The master notebook's query for ``question``: right, and another text than the key's."""
+    import nbformat
+
+    from incidentlab.paths import project_root
+
+    for path in sorted((project_root() / "notebooks" / MODULE).glob("*.ipynb")):
+        for nb_cell in nbformat.read(path, as_version=4).cells:
+            if nb_cell.source.startswith(f"%%sql answer_{question} <<"):
+                return nb_cell.source.split("\n", 1)[1].replace("-- ### BEGIN SOLUTION", "").replace(
+                    "-- ### END SOLUTION", "").strip().rstrip(";")
+    raise LookupError(question)
+
+
 def stage_of(question: str) -> str:
     return next(q.stage for q in load(MODULE) if q.name == question)
 
@@ -72,7 +87,7 @@ def cell(question: str, sql: str) -> str:
 @pytest.mark.parametrize("question, fan_out", CASES)
 def test_a_set_comparison_misses_the_fan_out_and_the_judge_does_not(warehouses, question, fan_out):
     key = read_key(MODULE)[question]
-    wrong = fan_out(key)
+    wrong = fan_out(solution(question))
     warehouse = LockedWarehouse(warehouse_path(MODULE, stage_of(question)))
     expected = warehouse.run(key, time_limit=30)
     actual = warehouse.run(wrong, time_limit=30)
@@ -91,8 +106,11 @@ def test_a_set_comparison_misses_the_fan_out_and_the_judge_does_not(warehouses, 
     assert "exact cop" in verdict.message and FANS_OUT in verdict.message, verdict.message
 
 
-def test_the_key_itself_is_right_once_written_differently(warehouses):
-    """The control: the key's rows once, wrapped the same way, pass everywhere."""
+def test_the_solution_itself_is_right_once_written_differently(warehouses):
+    """The control: the solution's rows once, wrapped the same way, pass everywhere; the key wrapped so is the key."""
+    right = solution("dashboard_vs_finance")
+    verdict = judge().verdict("dashboard_vs_finance", cell("dashboard_vs_finance", f"select * from ({right}) as once"))
+    assert verdict.passed, verdict.message
     key = read_key(MODULE)["dashboard_vs_finance"]
     verdict = judge().verdict("dashboard_vs_finance", cell("dashboard_vs_finance", f"select * from ({key}) as once"))
-    assert verdict.passed, verdict.message
+    assert not verdict.passed and verdict.review and REVIEW in verdict.message

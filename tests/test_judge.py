@@ -6,6 +6,7 @@ import hashlib
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -61,8 +62,10 @@ def test_the_same_query_is_judged_once(judge, monkeypatch):
     (cell("values (15, 4)"), "reads no table"),
     (cell("select $1 as green_runs from stg_pipeline_runs"), "parameter"),
     (cell("selec count(*) from stg_pipeline_runs"), "not valid SQL"),
-    (cell("select count(*) as green_runs from stg_pipeline_run"), "fails on the stale warehouse"),
-    (cell("select * from read_csv('/etc/passwd')"), "fails on the stale warehouse"),
+    (cell("select count(*) as green_runs from stg_pipeline_run"), "`stg_pipeline_run`, which is not a table"),
+    (cell("select count(nope) as green_runs from stg_pipeline_runs"),
+     'fails on the stale warehouse: Binder Error: Referenced column "nope" not found'),
+    (cell("select * from read_csv('/etc/passwd')"), "the table function `read_csv(…)`"),
 ])
 def test_what_is_not_one_query_on_the_warehouse_gets_a_plain_verdict(judge, source, says):
     verdict = judge.verdict("phantom_count", source)
@@ -108,10 +111,12 @@ def test_no_verdict_shows_a_right_value(judge):
 
 
 def test_a_slow_query_is_stopped_and_the_submission_has_a_budget(judge):
-    slow = cell("select count(*) as green_runs, count(*) as phantom_runs from stg_pipeline_runs, "
-                "range(100000000000)")
+    slow = cell("with recursive r as (select 1 as i union all select i + 1 from r where i < 100000000000)\n"
+                "select count(*) as green_runs, count(*) as phantom_runs from stg_pipeline_runs, r")
+    started = time.monotonic()
     verdict = judge.verdict("phantom_count", slow)
     assert not verdict.passed and "ran longer than 3 s and was stopped" in verdict.message
+    assert time.monotonic() - started < 3 + 5  # killed at the limit, not when DuckDB next looks
     judge.budget = Budget(0)
     verdict = judge.verdict("phantom_count", cell(RIGHT.replace("count(*) as green", "count(1) as green")))
     assert not verdict.passed and "used up their time" in verdict.message
@@ -173,3 +178,23 @@ def test_every_question_of_the_module_is_judged(judge):
     for question in load(MODULE):
         verdict = judge.verdict(question.name, cell("select 1 as x from stg_orders", question.name))
         assert not verdict.passed and re.match(rf"✗ {re.escape(question.title)}: ", verdict.message)
+
+
+def test_memory_rows_and_values_past_the_limits_are_breaches_and_the_next_query_runs(warehouses):
+    from incidentlab.grading.warehouses import QueryBreach
+
+    wh = LockedWarehouse(warehouse_path(MODULE, "stale"))
+    for sql, what in (("select list(range) as x from range(600000000)", "memory"),
+                      ("select range as x from range(1000000)", "rows"),
+                      ("select string_agg('abcdefghij', '') as x from range(20000)", "value")):
+        with pytest.raises(QueryBreach) as breach:
+            wh.run(sql, 60, max_rows=10)
+        assert breach.value.what == what
+        assert wh.run("select count(*) as n from stg_orders", 10).n[0] > 0
+
+
+def test_a_verdict_quotes_only_the_binder_and_never_about_a_variant(judge):
+    verdict = judge.verdict("phantom_count", cell(
+        "select count(*) as green_runs, cast('leak:' || max(run_id) as int) as phantom_runs from stg_pipeline_runs"))
+    assert not verdict.passed and "with a conversion error" in verdict.message and "leak:" not in verdict.message
+    assert "run_" not in verdict.message and "/" not in verdict.message.split(":", 1)[1]

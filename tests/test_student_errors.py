@@ -127,7 +127,8 @@ ERROR_CLASSES = {
     "InvalidInput": ("select strptime(status, '%Q') as green_runs from stg_pipeline_runs",
                      "Invalid Input Error: Failed to parse format specifier %Q", "An argument is not what"),
     "Constraint": ("create or replace table dup_keys (k integer primary key);\n"
-                   "insert into dup_keys select 1 from stg_pipeline_runs", "Constraint Error: PRIMARY KEY or UNIQUE constraint violation",
+                   "insert into dup_keys select 1 from stg_pipeline_runs",
+                   "Constraint Error: PRIMARY KEY or UNIQUE constraint violation",
                    "The statement breaks a constraint"),
 }
 
@@ -221,6 +222,17 @@ def test_an_answer_grading_refuses_says_why_and_shows_no_rows(cell):
     assert ok
     assert plain(shown) == ["Grading will refuse this answer: the answer cell holds 2 statements; it must hold one "
                             "query (keep only the last one)."]
+
+
+def test_sql_that_runs_here_but_grading_refuses_is_named_in_the_cell_and_the_check(cell):
+    refused = "select current_setting('threads') as green_runs, count(*) as phantom_runs from stg_pipeline_runs"
+    says = ("the query calls `current_setting(…)`, which an answer may not use; compute the values with SQL's "
+            "usual functions")
+    ok, shown = cell(answer(refused))
+    assert ok and plain(shown) == [f"Grading will refuse this answer: {says}."]
+    _, checked = cell(CHECK)
+    assert plain(checked)[0] == (f"✗ How many phantom successes: {says}. "
+                                 "Change it, run the answer cell, then this check.")
 
 
 @pytest.mark.parametrize("line, says", [

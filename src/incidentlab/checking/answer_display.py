@@ -3,7 +3,7 @@
 jupysql's ``%%sql answer_<name> <<`` stores the result and shows nothing. ``start()`` registers
 ``show_answer`` on IPython's ``post_run_cell`` event: after an answer cell that succeeded, it shows the result
 as a plain ``%%sql`` cell would (up to jupysql's display limit), then how many rows it has and which check reads
-it — or, for a cell that grading would refuse, why.
+it — or, for a cell that grading would refuse (``answer_sql``, the allow-list of ``sql_allowlist``), why.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from incidentlab.checking.answer_sql import (
     query_of,
     stored_name,
 )
+from incidentlab.checking.sql_allowlist import check_in_lab
 from incidentlab.error_text import sentence
 
 
@@ -27,7 +28,7 @@ def next_step(source: str, result) -> tuple[bool, str]:
     variable = stored_name(source) or ""  # called for answer cells only
     name = variable.removeprefix("answer_")
     try:
-        query_of(source, name)
+        check_in_lab(query_of(source, name))
     except BelowPlaceholder as exc:
         return False, sentence(str(exc))
     except NotAnswered:

@@ -15,6 +15,7 @@ import duckdb
 from incidentlab.errors import IncidentLabError
 from incidentlab.not_answered import NOT_ANSWERED_MARK
 
+MAX_CELL_CHARS = 20_000
 _HEADER = re.compile(r"^%%sql\s+(answer_\w+)\s*<<\s*$")
 
 
@@ -78,6 +79,9 @@ def below_placeholder(sql: str) -> bool:
 
 def query_of(source: str, question: str) -> str:
     """The one query of an answer cell; ``AnswerSqlError`` (or ``NotAnswered``) says why there is none."""
+    if len(source) > MAX_CELL_CHARS:  # before anything reads it: a huge cell costs nothing to refuse
+        raise AnswerSqlError(f"the answer cell holds {len(source):,} characters; an answer is at most "
+                             f"{MAX_CELL_CHARS:,}")
     stripped = source.lstrip()
     first, _, body = stripped.partition("\n")
     if stored_name(stripped) != f"answer_{question}":

@@ -33,6 +33,7 @@ from incidentlab.checking.answer_sql import (
 )
 from incidentlab.checking.compare import shape_problems
 from incidentlab.checking.fingerprint import load as load_fingerprints
+from incidentlab.checking.sql_allowlist import check_in_lab
 from incidentlab.error_text import message_line
 from incidentlab.not_answered import NOT_ANSWERED_COLUMN
 from incidentlab.paths import warehouse_path
@@ -49,6 +50,10 @@ class _Failed(Exception):
 
 class _QueryFailed(Exception):
     """Internal: the answer's query fails on the kernel's warehouse."""
+
+
+class _Refused(Exception):
+    """Internal: the answer's query holds something an answer may not (the allow-list's sentence)."""
 
 
 @dataclass(frozen=True)
@@ -170,6 +175,8 @@ class Question:
                 raise self._fail(f"{exc}.") from None
             try:
                 frame = _run_in_kernel(sql)
+            except _Refused as exc:
+                raise self._fail(f"{exc}. Change it, run the answer cell, then this check.") from None
             except _QueryFailed as exc:
                 raise self._fail(f"your query fails on your warehouse: {exc}\n  Fix it, run the answer cell, "
                                  "then this check.") from None
@@ -198,6 +205,10 @@ def _run_in_kernel(sql: str) -> pd.DataFrame | None:
     lab = current_lab()
     if lab is None:
         return None
+    try:
+        check_in_lab(sql)
+    except AnswerSqlError as exc:
+        raise _Refused(str(exc)) from None
     try:
         return lab.query(sql)
     except Exception as exc:  # duckdb's errors; the first line says what is wrong

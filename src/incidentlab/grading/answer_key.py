@@ -1,10 +1,13 @@
-"""The answer key and the judge: a student's answer cell in, a verdict out, in the grader's own process.
+"""The answer key and the judge: a student's answer cell in, a verdict out.
 
 The key is the reference query of every question, in ``grading/<module>/answer_key/<question>.sql``: on the
 instructor's side of the project, never in the package a student installs. The judge reads the query out of
-the answer cell's text (nothing the student wrote runs in Python), runs it on locked-down copies of the
-question's warehouse and of every variant of it, and compares each result with the key's there. Variants are
-built so that each kind of wrong answer gives different values on at least one of them.
+the answer cell's text (nothing the student wrote runs in Python), checks it against the allow-list of SQL
+(``incidentlab.checking.sql_allowlist``), then runs it in a query process of its own
+(``incidentlab.grading.warehouses``) on read-only copies of the question's warehouse and of every variant of it,
+and compares each result with the key's there. Variants are built so that each kind of wrong answer gives
+different values on at least one of them. A verdict never quotes the database about a variant, nor shows one of
+its values; an answer whose parse tree holds the key's goes to the instructor (``key_match``).
 """
 
 from __future__ import annotations
@@ -20,13 +23,16 @@ import pandas as pd
 from incidentlab.checking.answer_sql import AnswerSqlError, NotAnswered, normalized, query_of
 from incidentlab.checking.compare import compare
 from incidentlab.checking.question import Question
+from incidentlab.checking.sql_allowlist import Catalog, Refused, check_allowed
 from incidentlab.errors import IncidentLabError
 from incidentlab.exercises import load
-from incidentlab.grading.warehouses import Budget, LockedWarehouse, QueryError, QueryTimeout
+from incidentlab.grading.key_match import holds_key
+from incidentlab.grading.warehouses import Budget, LockedWarehouse, QueryBreach, QueryError, QueryProcess, QueryTimeout
 from incidentlab.paths import project_root, warehouse_path
 
 QUERY_TIMEOUT = 10.0
 REVIEW = "is the course's answer key word for word"
+ROW_FACTOR, ROW_SLACK = 10, 10_000
 
 
 class AnswerKeyError(IncidentLabError):
@@ -75,7 +81,9 @@ class Judge:
         missing = sorted(set(self.questions) - set(self.keys))
         if missing:
             raise AnswerKeyError(f"the answer key of {module} has no query for: {', '.join(missing)}")
+        self.process = QueryProcess()  # this judge's queries run there, never in this process
         self._warehouses: dict[Path, LockedWarehouse] = {}
+        self._catalogs: dict[Path, Catalog] = {}
         self._expected: dict[tuple[str, str | None], pd.DataFrame] = {}
         self._verdicts: dict[tuple[str, str], Verdict] = {}
         self._stages: dict[str, list] = {}
@@ -104,26 +112,26 @@ class Judge:
             raise _Rejected("not answered yet (0 points).") from None
         except AnswerSqlError as exc:
             raise _Rejected(f"{exc}.") from None
-        if normalized(sql) == normalized(self.keys[q.name]):
-            raise _Rejected(f"this query {REVIEW}: it is not scored automatically, your instructor will look "
-                            "at it.", review=True)
         (_, _, home), *variants = self._versions(q.stage)
         try:
-            tables = self._warehouse(home).tables_read(sql)
-        except QueryError:
-            tables = None  # it does not bind: the run below reports why
-        if tables == set():
+            tables = check_allowed(sql, self._catalog(home))
+        except Refused as exc:
+            raise _Rejected(f"{exc}.") from None
+        if holds_key(sql, self.keys[q.name]):
+            raise _Rejected(f"this query {REVIEW}: it is not scored automatically, your instructor will look "
+                            "at it.", review=True)
+        if not tables:
             raise _Rejected("the query reads no table of the warehouse: compute the values from the tables "
                             "(a list of typed-in values is not an answer).")
         expected_home = self._reference(q, None, home)
-        actual = self._run(q, home, sql, f"on the {q.stage} warehouse")
+        actual = self._run(q, None, home, sql, f"on the {q.stage} warehouse")
         problems = compare(actual, expected_home, q.ordered)
         if problems:
             raise _Rejected("\n".join([f"the values on the {q.stage} warehouse are not the expected ones:"]
                                       + [f"  - {p}" for p in problems]))
         for name, description, path in variants:
             where = f"on another version of the incident, in which {description}"
-            actual = self._run(q, path, sql, where, works_here=True)
+            actual = self._run(q, name, path, sql, where)
             problems = compare(actual, self._reference(q, name, path), q.ordered)
             if problems:
                 cause = (_TYPED if typed_constants(sql, expected_home, self.keys[q.name]) else
@@ -136,6 +144,14 @@ class Judge:
                                      f"version{'s' if others != 1 else ''} of the incident.")
 
     # -- running queries ------------------------------------------------------------------------------
+    def new_submission(self, budget_seconds: float) -> None:
+        """The next answers are another student's: a fresh time budget, and fresh connections."""
+        self.budget = Budget(budget_seconds)
+        self.process.fresh()
+
+    def close(self) -> None:
+        self.process.close()
+
     def _versions(self, stage: str) -> list[tuple[str | None, str, Path]]:
         if stage not in self._stages:  # the manifest is read once per stage, not once per answer
             self._stages[stage] = versions(self.module, stage)
@@ -143,33 +159,58 @@ class Judge:
 
     def _warehouse(self, path: Path) -> LockedWarehouse:
         if path not in self._warehouses:
-            self._warehouses[path] = LockedWarehouse(path)
+            self._warehouses[path] = LockedWarehouse(path, self.process)
         return self._warehouses[path]
+
+    def _catalog(self, path: Path) -> Catalog:
+        if path not in self._catalogs:
+            self._catalogs[path] = self._warehouse(path).catalog()
+        return self._catalogs[path]
 
     def _reference(self, q: Question, variant: str | None, path: Path) -> pd.DataFrame:
         key = (q.name, variant)
         if key not in self._expected:
-            try:
-                self._expected[key] = self._warehouse(path).run(self.keys[q.name], time_limit=120)
+            try:  # the key runs on a connection of its own, never one a student's query has used
+                self._expected[key] = self._warehouse(path).run(self.keys[q.name], time_limit=120, trusted=True)
             except QueryError as exc:
                 raise AnswerKeyError(f"the answer key's query for {self.module}.{q.name} fails on {path}: {exc}. "
                                      "The course has a bug: fix the key or rebuild the warehouses.") from None
         return self._expected[key]
 
-    def _run(self, q: Question, path: Path, sql: str, where: str, works_here: bool = False) -> pd.DataFrame:
+    def _max_rows(self, q: Question, variant: str | None, path: Path) -> int:
+        """Ten times the key's rows there, and some: a wrong join may add rows, not without end."""
+        return len(self._reference(q, variant, path)) * ROW_FACTOR + ROW_SLACK
+
+    def _run(self, q: Question, variant: str | None, path: Path, sql: str, where: str) -> pd.DataFrame:
         limit = min(self.query_timeout, self.budget.remaining())
         if limit <= 0:
             raise _Rejected("not checked: this submission's queries used up their time for grading "
                             f"({self.budget.seconds:g} s in all).", final=False)
+        max_rows = self._max_rows(q, variant, path)
         try:
-            return self.budget.timed(self._warehouse(path).run, sql, limit)
+            return self.budget.timed(self._warehouse(path).run, sql, limit, max_rows)
         except QueryTimeout as exc:
             raise _Rejected(f"{where} your query {exc}. A join without a complete `on` condition can multiply "
                             "rows without end; check your joins.", final=False) from None
-        except QueryError as exc:
-            if works_here:
-                raise _Rejected(f"your query works on this warehouse but fails {where}: {exc}") from None
-            raise _Rejected(f"your query fails {where}: {exc}") from None
+        except QueryBreach as exc:
+            raise _Rejected(f"{where} your query {_BREACHES[exc.what]} (0 points).") from None
+        except QueryError as exc:  # never the database's text from a version the student does not have
+            if variant is not None:
+                raise _Rejected(f"your query works on this warehouse but fails {where}, with {exc.kind_words}: "
+                                "check what it assumes about the values (a cast, a division, a date).") from None
+            if exc.at_bind:
+                raise _Rejected(f"your query fails {where}: {exc}") from None
+            raise _Rejected(f"your query fails {where} with {exc.kind_words}: run it in your notebook to see "
+                            "the database's message.") from None
+
+
+_BREACHES = {
+    "rows": "returns far more rows than the answer has: check your joins and filters",
+    "columns": "returns far more columns than an answer has",
+    "value": "returns a value larger than grading allows",
+    "size": "returns a result larger than grading allows",
+    "memory": "needs more memory than grading allows: check your joins",
+}
 
 
 class _Rejected(Exception):

@@ -22,10 +22,24 @@ class UnreadableNotebook(Exception):
     """The file is not a notebook nbgrader can grade; the message says why, for the student's record."""
 
 
+MAX_NOTEBOOK_BYTES = 25_000_000
+MAX_CELLS = 2_000  # a released notebook has a few dozen
+
+
 def read(path: Path) -> nbformat.NotebookNode:
+    """The submitted notebook, validated; ``UnreadableNotebook`` says why not. Sizes are checked on the bytes,
+    before any parsing: a notebook of 150,000 cells costs nothing to refuse."""
+    size = path.stat().st_size
+    if size > MAX_NOTEBOOK_BYTES:
+        raise UnreadableNotebook(f"{path.name} is {size / 1e6:.0f} MB; a notebook of this course is at most "
+                                 f"{MAX_NOTEBOOK_BYTES / 1e6:.0f} MB (clear its outputs and submit it again)")
     raw = path.read_bytes()
     if not raw.strip():
         raise UnreadableNotebook(f"{path.name} is an empty file")
+    cells = raw.count(b'"cell_type"')  # a key of every cell; inside a string its quotes would be escaped
+    if cells > MAX_CELLS:
+        raise UnreadableNotebook(f"{path.name} has {cells:,} cells; a notebook of this course has at most "
+                                 f"{MAX_CELLS:,} (submit the notebook you worked in, not a generated one)")
     try:
         data = json.loads(raw.decode("utf-8"))
     except UnicodeDecodeError:

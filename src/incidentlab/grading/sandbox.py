@@ -242,9 +242,8 @@ def _grade(job: Job) -> dict:
     for sub in ("home", "tmp", "course"):
         (root / sub).mkdir(parents=True)
     from incidentlab.grading.answer_key import judge_for
-    from incidentlab.grading.warehouses import Budget
 
-    judge_for(job.module or job.assignment).budget = Budget(job.limits.query_budget)
+    judge_for(job.module or job.assignment).new_submission(job.limits.query_budget)
     # One gradebook file per grading process, outside the sandbox (a kernel of --execute never sees it).
     db_url = sandbox_gradebook(root.parent / f".gradebook-{os.getpid()}.db", Path(job.template_db))
     inbox = root / "course" / "submitted" / job.student / job.assignment
