@@ -459,9 +459,11 @@ def _broken(kind: str, tables: dict, plain: dict, a: dict) -> bool:
         keys = _column(tables[a["table"]], tables[a["table"]].primary_key)
         return len(keys) > len(set(keys))
     if kind == "moved_copy":
+        copy = {**a["match"], **a.get("set", {})}  # what the copied row holds
+
         def matching(table):
-            return sum(all(row[table.index(c)] == v for c, v in a["match"].items()) for row in table.rows)
-        copied = matching(tables[a["table"]]) == matching(plain[a["table"]]) + 1
+            return sum(all(row[table.index(c)] == v for c, v in copy.items()) for row in table.rows)
+        copied = matching(tables[a["table"]]) > matching(plain[a["table"]])
         if a.get("at") is None:
             return copied
         starts = set(_column(tables[a["runs"]], a["start"]))
