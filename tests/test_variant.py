@@ -460,15 +460,29 @@ def _broken(kind: str, tables: dict, plain: dict, a: dict) -> bool:
         keys = _column(tables[a["table"]], tables[a["table"]].primary_key)
         return len(keys) > len(set(keys))
     if kind == "moved_copy":
+        copy = {**a["match"], **a.get("set", {})}  # what the copied row holds
+
         def matching(table):
-            return sum(all(row[table.index(c)] == v for c, v in a["match"].items()) for row in table.rows)
-        return matching(tables[a["table"]]) == matching(plain[a["table"]]) + 1
+            return sum(all(row[table.index(c)] == v for c, v in copy.items()) for row in table.rows)
+        copied = matching(tables[a["table"]]) > matching(plain[a["table"]])
+        if a.get("at") is None:
+            return copied
+        starts = set(_column(tables[a["runs"]], a["start"]))
+        moments = _column(tables[a["table"]], a["time"])
+        edge = dt.timedelta(seconds=a.get("offset_seconds", 0))
+        return copied and any(moment - edge in starts for moment in moments)
     if kind == "run_at_boundary":
         log = sorted(zip(*(_column(tables[a["runs"]], a[c]) for c in ("start", "duration", "selector"))))
         edge = dt.timedelta(hours=a["hours"])
         return any(fresh[2] in a["refreshing"] and after[2] not in a["refreshing"]
                    and after[0] + dt.timedelta(seconds=after[1]) == fresh[0] + edge
                    for fresh, after in zip(log, log[1:]))
+    if kind == "null_keys":
+        return None in _column(tables[a["table"]], a["column"]) and None not in _column(plain[a["table"]], a["column"])
+    if kind == "long_run":
+        runs = tables[a["runs"]]
+        log = sorted(zip(_column(runs, a["start"]), _column(runs, "_loaded_at")))
+        return any(later[1] < earlier[1] for earlier, later in zip(log, log[1:]))
     if kind == "failed_runs":
         statuses = _column(tables[a["runs"]], a["status"])
         return statuses.count(a["failed"]) > _column(plain[a["runs"]], a["status"]).count(a["failed"])
@@ -484,7 +498,7 @@ def test_each_accident_is_broken_and_reproducibly(module, name):
     scenario.variants = [plain_spec if v["name"] == name else v for v in scenario.variants]
     plain = make_variant(scenario, name).tables
     for accident in spec["accidents"]:
-        if accident["break"] in ("deep_lineage", "unprefixed_model"):
+        if accident["break"] in ("deep_lineage", "unprefixed_model", "exposure"):
             continue  # the graph's, checked on the built warehouse below
         assert _broken(accident["break"], tables, plain, accident), f"not broken: {accident['property']}"
     again = _tables(module, name)
@@ -511,6 +525,13 @@ def test_the_graph_accidents_are_broken_in_the_warehouse(warehouses, module, nam
                 parents = con.sql(f"select count(*) from dbt_graph.edges where child = '{model}'").fetchone()[0]
                 named = con.sql(f"select folder from dbt_graph.nodes where name = '{model}'").fetchone()
                 assert named == (folder,) and parents == len(accident["reads"]), accident["property"]
+            if accident["break"] == "exposure":
+                folder = Path(accident["path"]).parent.name
+                named = con.sql(f"select resource_type, folder from dbt_graph.nodes "
+                                f"where name = '{accident['name']}'").fetchone()
+                parents = con.sql(f"select count(*) from dbt_graph.edges "
+                                  f"where child = '{accident['name']}'").fetchone()[0]
+                assert named == ("exposure", folder) and parents == len(accident["depends_on"]), accident["property"]
 
 
 def test_a_broken_declaration_names_the_variant_and_the_accident():

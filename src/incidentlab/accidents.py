@@ -13,16 +13,21 @@ Data breaks (``break = …``):
 - ``late_children``: the ``child`` rows of ``count`` rows of ``parent`` land ``delay_hours`` after it;
 - ``mixed_case``: ``count`` lower-case values of ``table.column`` are capitalised, every other one upper-cased;
 - ``cent_boundary``: the values of ``table.column`` move by ``-by``, ``0`` or ``+by`` in turn (a difference of
-  exactly ``by`` between it and whatever used to equal it), zeros excepted;
+  exactly ``by`` between it and whatever used to equal it), zeros excepted; a whole-number column stays whole;
+- ``null_keys``: ``count`` rows of ``table`` are loaded again with ``column`` null (and a new primary key, unless
+  ``column`` is it): rows that landed without their key;
 - ``gaps``: every row of ``count`` dates of ``table.date`` (never its first or last) is left out;
 - ``duplicates``: ``count`` rows of ``table`` are loaded again, the same key, ``hours_before_now`` before the
   scenario's now (after the audit log's runs, so only the grain of what is built from it at now changes);
 - ``moved_copy``: the latest row of ``table`` matching ``match`` is copied, with a new key, ``set`` values and
   ``increment`` columns one past their maximum, to a moment of ``time`` between two consecutive runs: the last two
   (``window = "last"``) or two earlier ones (``window = "earlier"``), e.g. a deploy of the same model before the
-  incident or of another model inside its window;
+  incident or of another model inside its window; ``at = "begin"`` or ``"end"`` puts it ``offset_seconds`` from
+  that run's start instead of at random between them (a deploy exactly at a window's edge, or just before it);
 - ``run_at_boundary``: the latest run whose ``selector`` is one of ``refreshing`` that is followed by one that is
   not: that next run moves to finish exactly ``hours`` after the refreshing one started (an SLA's edge);
+- ``long_run``: the run ``position`` from the end (by start; 2 is the one before the last) and ``count`` others
+  take long enough to finish ``after_seconds`` after the next run does: runs end in another order than they began;
 - ``failed_runs``: the ``last`` run (when true) and ``count`` others fail (``status`` to ``failed``, ``exit_code`` 1,
   ``failed_seconds``), each retried ``retry_minutes`` later as it ran (a new run id).
 
@@ -30,8 +35,10 @@ dbt breaks, files written over the variant's copy of the dbt project:
 
 - ``deep_lineage``: ``model`` (a path in the project) reads ``parent`` through ``depth`` pass-through models
   ``<name>_1`` … ``<name>_<depth>`` in ``folder``;
-- ``unprefixed_model``: a model at ``path`` reading every relation of ``reads`` (Jinja calls), not named like the
-  others of its folder.
+- ``unprefixed_model``: a model at ``path`` reading every relation of ``reads`` (Jinja calls; none: a model of
+  constants), not named like the others of its folder;
+- ``exposure``: a YAML file at ``path`` declaring the exposure ``name`` that reads ``depends_on`` (Jinja calls),
+  so an exposure sits in that folder.
 """
 
 from __future__ import annotations
@@ -113,7 +120,18 @@ def _cent_boundary(tables, rng, table, column, by=0.01):
     rows = [i for i in range(len(t.rows)) if _get(t, i, column)]
     rng.shuffle(rows)
     for n, i in enumerate(rows):
-        _replace(t, i, **{column: _get(t, i, column) + (-step, Decimal(0), step)[n % 3]})
+        value = _get(t, i, column)
+        moved = value + (-step, Decimal(0), step)[n % 3]
+        _replace(t, i, **{column: int(moved) if isinstance(value, int) else moved})
+
+
+def _null_keys(tables, rng, table, column, count=1):
+    t = tables[table]
+    for i in _pick([i for i in range(len(t.rows)) if _get(t, i, column) is not None], count, rng, table):
+        again = dict(zip(t.columns, t.rows[i]), **{column: None})
+        if column != t.primary_key:
+            again[t.primary_key] = next_key(t)
+        t.rows.append(tuple(again.values()))
 
 
 def _gaps(tables, rng, table, date, count=1):
@@ -136,7 +154,8 @@ def _run_gaps(runs: Table, start: str) -> list[tuple[dt.datetime, dt.datetime]]:
     return list(zip(moments, moments[1:]))
 
 
-def _moved_copy(tables, rng, table, time, match, runs, start, window="last", set=None, increment=()):
+def _moved_copy(tables, rng, table, time, match, runs, start, window="last", set=None, increment=(), at=None,
+                offset_seconds=0):
     t = tables[table]
     matching = [i for i in range(len(t.rows)) if all(_get(t, i, c) == v for c, v in match.items())]
     if not matching:
@@ -147,13 +166,28 @@ def _moved_copy(tables, rng, table, time, match, runs, start, window="last", set
         begin, end = gaps[-1]
     else:
         begin, end = rng.choice([gap for gap in gaps[:-1] if gap[1] < _get(t, latest, time)])
-    moment = begin + (end - begin) * rng.uniform(0.2, 0.8)
-    moment = moment.replace(microsecond=0)
+    if at is None:
+        moment = (begin + (end - begin) * rng.uniform(0.2, 0.8)).replace(microsecond=0)
+    elif at in ("begin", "end"):
+        moment = (begin if at == "begin" else end) + dt.timedelta(seconds=offset_seconds)
+    else:
+        raise DatasetError(f"at = {at!r}: it is \"begin\" or \"end\" (a run's start), or left out (at random)")
     row = dict(zip(t.columns, t.rows[latest]), **(set or {}))
-    row.update({t.primary_key: next_key(t), time: moment, LOADED_AT: moment + dt.timedelta(seconds=45)})
+    row.update({t.primary_key: next_key(t), LOADED_AT: moment + dt.timedelta(seconds=45), time: moment})
     for column in increment:
         row[column] = max(_get(t, i, column) for i in range(len(t.rows))) + 1
     t.rows.append(tuple(row.values()))
+
+
+def _long_run(tables, rng, runs, start, duration, position=2, count=0, after_seconds=60):
+    t = tables[runs]
+    order = sorted(range(len(t.rows)), key=lambda i: _get(t, i, start))
+    chosen = [len(order) - position] + rng.sample(range(1, len(order) - position), count)
+    for pos in chosen:
+        i, after = order[pos], order[pos + 1]
+        finish = _get(t, after, start) + dt.timedelta(seconds=_get(t, after, duration) + after_seconds)
+        seconds = int((finish - _get(t, i, start)).total_seconds())
+        _replace(t, i, **{duration: seconds, LOADED_AT: finish})
 
 
 def _failed_runs(tables, rng, runs, start, duration, status, failed="error", exit_code="exit_code", last=True,
@@ -190,7 +224,7 @@ def _run_at_boundary(tables, rng, runs, start, duration, selector, refreshing, h
 _DATA = {
     "childless": _childless, "orphans": _orphans, "late_children": _late_children, "mixed_case": _mixed_case,
     "cent_boundary": _cent_boundary, "gaps": _gaps, "duplicates": _duplicates, "moved_copy": _moved_copy,
-    "failed_runs": _failed_runs, "run_at_boundary": _run_at_boundary,
+    "null_keys": _null_keys, "long_run": _long_run, "failed_runs": _failed_runs, "run_at_boundary": _run_at_boundary,
 }
 
 
@@ -211,6 +245,9 @@ def _deep_lineage(read: Callable[[str], str], model: str, parent: str, depth: in
 
 
 def _unprefixed_model(read: Callable[[str], str], path: str, reads: list[str]) -> dict[str, str]:
+    if not reads:
+        return {path: "-- A model named unlike the others of its folder, reading no relation: constants.\n\n"
+                      "with\n\nfinal as (\n\n    select 1 as id\n\n)\n\nselect * from final\n"}
     names = [f"read_{n}" for n in range(1, len(reads) + 1)]
     imports = ",\n\n".join(f"{name} as (\n\n    select * from {{{{ {call} }}}}\n\n)"
                            for name, call in zip(names, reads))
@@ -222,7 +259,14 @@ def _unprefixed_model(read: Callable[[str], str], path: str, reads: list[str]) -
                   f"with\n\n{imports},\n\n{final}\n\nselect * from final\n"}
 
 
-_DBT = {"deep_lineage": _deep_lineage, "unprefixed_model": _unprefixed_model}
+def _exposure(read: Callable[[str], str], path: str, name: str, depends_on: list[str]) -> dict[str, str]:
+    needs = "".join(f"\n      - {call}" for call in depends_on)
+    return {path: f"# A consumer declared in this folder, reading {len(depends_on)} models.\n\nversion: 2\n\n"
+                  f"exposures:\n  - name: {name}\n    type: analysis\n    owner:\n      name: finance\n"
+                  f"    depends_on:{needs}\n"}
+
+
+_DBT = {"deep_lineage": _deep_lineage, "unprefixed_model": _unprefixed_model, "exposure": _exposure}
 KINDS = sorted({*_DATA, *_DBT})
 
 
