@@ -127,8 +127,8 @@ ERROR_CLASSES = {
     "InvalidInput": ("select strptime(status, '%Q') as green_runs from stg_pipeline_runs",
                      "Invalid Input Error: Failed to parse format specifier %Q", "An argument is not what"),
     "Constraint": ("create or replace table dup_keys (k integer primary key);\n"
-                   "insert into dup_keys select 1 from stg_pipeline_runs", "Constraint Error: PRIMARY KEY or UNIQUE constraint violation",
-                   "The statement breaks a constraint"),
+                   "insert into dup_keys select 1 from stg_pipeline_runs",
+                   "Constraint Error: PRIMARY KEY or UNIQUE constraint violation", "The statement breaks a constraint"),
 }
 
 

@@ -32,6 +32,7 @@ What a fingerprint gives away, and why that is nothing a student could not get a
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import hashlib
 import json
@@ -149,11 +150,12 @@ class Fingerprint:
     @classmethod
     def of(cls, frame: pd.DataFrame, salt: bytes, ordered: bool) -> Fingerprint | None:
         """The fingerprint of the key's result ``frame``; None when no grid fits the numbers of a column."""
-        grids = {}
+        grids: dict[str, Quantizer] = {}
         for name, i in _sorted_columns(frame):
-            grids[name] = fitting_grid(frame.iloc[:, i].tolist())
-            if grids[name] is None:
+            grid = fitting_grid(frame.iloc[:, i].tolist())
+            if grid is None:
                 return None
+            grids[name] = grid
         columns, rows = canonical_rows(frame, grids)
         lines = [_row_line(row) for row in rows]
         return cls(salt=salt, grids=grids,
@@ -171,7 +173,8 @@ class Fingerprint:
     @classmethod
     def from_json(cls, data: dict) -> Fingerprint:
         return cls(salt=bytes.fromhex(data["salt"]),
-                   grids={name: Quantizer(int(digits), float(shift)) for name, (digits, shift) in data["grids"].items()},
+                   grids={name: Quantizer(int(digits), float(shift))
+                          for name, (digits, shift) in data["grids"].items()},
                    rows=data["rows"], ordered_rows=data.get("ordered_rows"), by_column=dict(data["by_column"]),
                    repeats_rows=bool(data["repeats_rows"]))
 
@@ -217,10 +220,8 @@ def load(module: str) -> dict[str, Fingerprint]:
     """question -> its fingerprint: those beside the built warehouses, else the installed wheel's; {} if none
     (or if the file cannot be read: the check then says what it always said)."""
     candidates = [resources.files("incidentlab.exercises") / file_name(module)]
-    try:
+    with contextlib.suppress(RuntimeError):  # an installed wheel, away from any checkout: its own file
         candidates.insert(0, built_path(module))
-    except RuntimeError:  # an installed wheel, away from any checkout: its own file
-        pass
     for source in candidates:
         try:
             data = json.loads(source.read_text(encoding="utf-8"))
