@@ -165,6 +165,12 @@ def test_a_condition_is_replaced_by_the_name_pattern_its_rows_share(toy):
     assert toy.execute(patterns[0]).fetchall() == toy.execute(key).fetchall()  # the accident it stands for
 
 
+def test_an_interval_without_a_finite_count_is_not_moved_but_the_rest_of_its_key_is():
+    key = "select name from items_table where started > now() - interval 'infinity' day and amount <= 10"
+    operators = [m.operator for m in mutants_of("q", key, KeyContext())]
+    assert "interval" not in operators and "literal" in operators
+
+
 def test_a_key_sqlglot_cannot_read_is_named():
     with pytest.raises(KeyParseError, match="grading/m/answer_key/q.sql"):
         mutants_of("q", "select from from where", KeyContext(), "grading/m/answer_key/q.sql")

@@ -221,7 +221,7 @@ def _run_at_boundary(tables, rng, runs, start, duration, selector, refreshing, h
     raise DatasetError(f"{runs}: no run after a refreshing one can move to finish {hours} hours after it started")
 
 
-_DATA = {
+_DATA: dict[str, Callable[..., None]] = {  # kind -> the break, applied to the tables in place
     "childless": _childless, "orphans": _orphans, "late_children": _late_children, "mixed_case": _mixed_case,
     "cent_boundary": _cent_boundary, "gaps": _gaps, "duplicates": _duplicates, "moved_copy": _moved_copy,
     "null_keys": _null_keys, "long_run": _long_run, "failed_runs": _failed_runs, "run_at_boundary": _run_at_boundary,
@@ -236,11 +236,11 @@ def _deep_lineage(read: Callable[[str], str], model: str, parent: str, depth: in
         raise DatasetError(f"deep_lineage: {model} does not read ref('{parent}')")
     files = {model: pattern.sub(f"ref('{name}_{depth}')", source)}
     for step in range(1, depth + 1):
-        read = parent if step == 1 else f"{name}_{step - 1}"
+        upstream = parent if step == 1 else f"{name}_{step - 1}"
         files[f"{folder}/{name}_{step}.sql"] = (
-            f"-- One step of a longer lineage: {read}, passed on as it is.\n\n"
-            f"with\n\n{read} as (\n\n    select * from {{{{ ref('{read}') }}}}\n\n),\n\n"
-            f"final as (\n\n    select * from {read}\n\n)\n\nselect * from final\n")
+            f"-- One step of a longer lineage: {upstream}, passed on as it is.\n\n"
+            f"with\n\n{upstream} as (\n\n    select * from {{{{ ref('{upstream}') }}}}\n\n),\n\n"
+            f"final as (\n\n    select * from {upstream}\n\n)\n\nselect * from final\n")
     return files
 
 
@@ -266,7 +266,8 @@ def _exposure(read: Callable[[str], str], path: str, name: str, depends_on: list
                   f"    depends_on:{needs}\n"}
 
 
-_DBT = {"deep_lineage": _deep_lineage, "unprefixed_model": _unprefixed_model, "exposure": _exposure}
+_DBT: dict[str, Callable[..., dict[str, str]]] = {
+    "deep_lineage": _deep_lineage, "unprefixed_model": _unprefixed_model, "exposure": _exposure}
 KINDS = sorted({*_DATA, *_DBT})
 
 

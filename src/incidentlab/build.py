@@ -262,8 +262,9 @@ def stage_project(scenario: Scenario, stage: str, variant: str | None, target: P
     if played.dbt_overlay is not None:
         shutil.copytree(played.dbt_overlay, target, dirs_exist_ok=True)
     _write_files(target, played.dbt_files)
-    if scenario.is_fixed(stage) and scenario.stage_overlay(stage) is not None:
-        shutil.copytree(scenario.stage_overlay(stage), target, dirs_exist_ok=True)
+    stage_overlay = scenario.stage_overlay(stage) if scenario.is_fixed(stage) else None
+    if stage_overlay is not None:
+        shutil.copytree(stage_overlay, target, dirs_exist_ok=True)
     return target
 
 

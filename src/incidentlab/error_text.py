@@ -40,7 +40,7 @@ def message_line(text: str) -> str:
 
 def _from_database(error: BaseException) -> BaseException | None:
     """The database's own exception in the chain of ``error`` (jupysql wraps it), or None."""
-    found = error
+    found: BaseException | None = error
     while found is not None and type(found).__module__.split(".")[0] not in ("duckdb", "_duckdb"):
         found = found.__cause__ or found.__context__
     return found

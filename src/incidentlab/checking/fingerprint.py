@@ -150,11 +150,12 @@ class Fingerprint:
     @classmethod
     def of(cls, frame: pd.DataFrame, salt: bytes, ordered: bool) -> Fingerprint | None:
         """The fingerprint of the key's result ``frame``; None when no grid fits the numbers of a column."""
-        grids = {}
+        grids: dict[str, Quantizer] = {}
         for name, i in _sorted_columns(frame):
-            grids[name] = fitting_grid(frame.iloc[:, i].tolist())
-            if grids[name] is None:
+            grid = fitting_grid(frame.iloc[:, i].tolist())
+            if grid is None:
                 return None
+            grids[name] = grid
         columns, rows = canonical_rows(frame, grids)
         lines = [_row_line(row) for row in rows]
         return cls(salt=salt, grids=grids,

@@ -77,7 +77,7 @@ class Catalog:
 
     @classmethod
     def of(cls, con: duckdb.DuckDBPyConnection) -> Catalog:
-        database = con.execute("select current_database()").fetchone()[0]
+        database = str(one_value(con, "select current_database()"))
         tables = con.execute("select lower(table_schema), lower(table_name) from information_schema.tables "
                              "where table_catalog = current_database()").fetchall()
         macros = con.execute("select distinct lower(function_name) from duckdb_functions() where not internal "
@@ -93,6 +93,13 @@ class Catalog:
         return (schema or "main", name) in self.tables
 
 
+def one_value(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """The first value of the query's one row."""
+    row = con.execute(sql, params or []).fetchone()
+    assert row is not None  # a select without from, or of an aggregate: always one row
+    return row[0]
+
+
 class Refused(AnswerSqlError):
     """The query holds something an answer may not; the message names it."""
 
@@ -103,7 +110,7 @@ def parse_tree(sql: str) -> dict:
         raise Refused(f"the query is {len(sql):,} characters long; an answer is at most {MAX_CELL_CHARS:,}")
     with duckdb.connect(config={"enable_external_access": False}) as con:
         try:
-            text = con.execute("select json_serialize_sql(?)", [sql.strip().rstrip(";")]).fetchone()[0]
+            text = one_value(con, "select json_serialize_sql(?)", [sql.strip().rstrip(";")])
         except duckdb.Error as exc:
             raise Refused(f"the query is not valid SQL: {_first_line(exc)}") from None
     try:
@@ -194,7 +201,7 @@ class _Walker:
             name = node.get("function", {}).get("function_name", "?")
             raise Refused(f"the query calls the table function `{name}(…)`; {_ANSWER}")
         if kind == "SHOW_REF":
-            what = _SHOW.get(node.get("show_type"), "`show`")
+            what = _SHOW.get(str(node.get("show_type")), "`show`")
             raise Refused(f"the query uses {what}; {_ANSWER}")
         if kind not in _TABLE_REFS and kind not in _OTHER and not kind.endswith("_TYPE_INFO"):
             raise Refused(f"the query holds a `{kind.lower()}` part; {_ANSWER}")

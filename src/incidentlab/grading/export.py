@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -31,7 +32,7 @@ def question_columns(course: Course) -> list[tuple[str, str]]:
     return columns
 
 
-def _notes(path: Path) -> dict:
+def _notes(path: Path) -> Any:
     try:
         return json.loads(path.read_text()) if path.exists() else {}
     except ValueError:
@@ -78,7 +79,7 @@ def _left_out(course: Course) -> list[dict]:
     """A row per export entry the last collect left out (two entries that are one student)."""
     from incidentlab.grading.collect import conflicts_file
 
-    entries = _notes(conflicts_file(course)) or []
+    entries: list[dict] = _notes(conflicts_file(course)) or []  # a list of entries, {} when there is none
     return [{"student_id": plain(e["student"]), "status": "not collected",
              "reason": plain(f"export entry {e['entry']!r}: {e['reason']}")} for e in entries]
 

@@ -36,7 +36,7 @@ def canonical(node, ctes: dict[str, str] | None = None):
     entries = node.get("cte_map", {}).get("map", []) if isinstance(node.get("cte_map"), dict) else []
     for index, entry in enumerate(entries):  # by place, not by depth: the key wrapped in a `with` is the key
         ctes[str(entry["key"]).lower()] = f"cte_{index}"
-    out = {}
+    out: dict = {}
     for key, value in node.items():
         if key in _DROPPED:
             continue

@@ -34,8 +34,9 @@ ADDRESS_SPACE = 3 << 30
 MAX_VALUE_CHARS = 100_000
 MAX_RESULT_CHARS = 5_000_000
 MAX_COLUMNS = 200
-CONFIG = {"enable_external_access": False, "memory_limit": MEMORY_LIMIT, "threads": 1, "lock_configuration": True,
-          "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False, "memory_limit": MEMORY_LIMIT, "threads": 1, "lock_configuration": True,
+    "autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 class Breach(Exception):

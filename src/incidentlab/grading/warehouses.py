@@ -120,6 +120,7 @@ class QueryProcess:
     def call(self, op: str, *args, timeout: float = 120.0):
         if self._proc is None:
             self._start()
+        assert self._inbox is not None and self._outbox is not None  # _start made both, or raised
         try:
             self._outbox.send((op, args))
             ready = self._inbox.poll(max(timeout, 0.01))
@@ -156,7 +157,8 @@ class QueryProcess:
         proc.kill()
         proc.wait()
         for conn in (self._inbox, self._outbox):
-            conn.close()
+            if conn is not None:
+                conn.close()
 
 
 _shared: QueryProcess | None = None

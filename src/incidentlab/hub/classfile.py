@@ -47,7 +47,7 @@ class ClassList:
         course_id = str(data["course_id"])
         if not _COURSE_ID.fullmatch(course_id):
             raise IncidentLabError(f"{path}: course_id {course_id!r} must be letters, digits, '.', '-' or '_'")
-        names = {}
+        names: dict[str, str] = {}  # user name -> its role
         for role in ("instructors", "students"):
             listed = data[role]
             if not isinstance(listed, list) or not all(isinstance(n, str) for n in listed):

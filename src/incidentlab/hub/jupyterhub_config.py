@@ -6,9 +6,12 @@ system users only, the LocalProcessSpawner, and per role the environment and Jup
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-c = get_config()  # noqa: F821 (provided by traitlets when JupyterHub loads this file)
+get_config: Callable[[], Any]  # declared only: traitlets provides it when JupyterHub loads this file
+c = get_config()  # noqa: F821
 settings = json.loads(Path(os.environ["INCIDENTLAB_HUB_SETTINGS"]).read_text())
 state = Path(settings["state"])
 

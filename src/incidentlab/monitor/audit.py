@@ -89,5 +89,6 @@ def read_runs(con: duckdb.DuckDBPyConnection, table: str, now: dt.datetime) -> l
         raise IncidentLabError(f"the audit table {table} has no column {', '.join(missing)}; it needs "
                                f"{', '.join(COLUMNS)} (pass another with --audit-table).")
     rows = con.execute(f"select {', '.join(COLUMNS)} from {relation} order by run_date, run_id").fetchall()
-    runs = [Run(*row[:1], local_naive(row[1]), *row[2:]) for row in rows]
+    runs = [Run(run_id, local_naive(run_date), status, exit_code, models_run, duration_seconds)
+            for run_id, run_date, status, exit_code, models_run, duration_seconds in rows]
     return [run for run in runs if run.ended_at <= now]

@@ -100,9 +100,9 @@ def _changed(ctx: Context, model: str, rebuilt: str, held: str, params: list, ne
     if newest is None:
         return None
     columns = ", ".join(f'"{c}"' for c in ctx.columns(model) if c not in REFRESH_COLUMNS)
-    return ctx.con.execute(f"""
+    return one_row(ctx.con, f"""
         select count(*) from (
             select {columns} from ({rebuilt}) as rebuilt where {held}
             except all
             select {columns} from {ctx.table(model)}
-        )""", params).fetchone()[0]
+        )""", params)[0]

@@ -31,7 +31,7 @@ def duration_anomaly(ctx: Context, trailing_runs: int = TRAILING_RUNS, warn_rati
     finding for the latest run.
     """
     findings: list[Finding] = []
-    baseline: list[float] = []
+    baseline: list[dict[str, float]] = []  # the measures of the green, normal runs so far
     latest = None
     for run in ctx.runs:
         if not run.built:

@@ -61,7 +61,7 @@ def find_target(project_dir: Path, profiles_dir: Path | None = None, target: str
     outputs = profile.get("outputs") or {}
     default = _render(str(profile["target"]), path) if profile.get("target") else next(iter(outputs), None)
     chosen = target or os.environ.get("DBT_TARGET") or default
-    if chosen not in outputs:
+    if chosen is None or chosen not in outputs:
         raise IncidentLabError(f"{path}: profile {name!r} has no target {chosen!r} "
                                f"(its targets: {', '.join(outputs) or 'none'}).")
     # only the chosen target is rendered, as dbt does: another target may read a variable this shell lacks

@@ -40,7 +40,8 @@ def draft(ctx: Context) -> dict:
         out["rebuild"] = f"dbt build --select {' '.join(f'{m}+' for m in roots)}  (after fixing {', '.join(roots)})"
     grain_failures = [f for f in ctx.result("grain") if f.verdict == "fail"]
     declared_unique = [f.subject for f in grain_failures if f.evidence.get("key_source") == "unique test"]
-    fresh = [m for m in stale if _freshness_source(ctx, m)]
+    freshness_sources = {m: source for m in stale if (source := _freshness_source(ctx, m))}
+    fresh = list(freshness_sources)
     checks_freshness = bool({"freshness", "source"} & ctx.history.commands)
     job = []
     if declared_unique:
@@ -51,7 +52,7 @@ def draft(ctx: Context) -> dict:
                    f"`unique` is declared on {', '.join(sorted(set(declared_unique)))} and `dbt build` runs it: "
                    "make a failed test stop the job (it failed and the job went on)")
     if fresh:
-        sources = ", ".join(_freshness_source(ctx, m) for m in fresh)
+        sources = ", ".join(freshness_sources.values())
         job.append(f"freshness is declared on {', '.join(fresh)} (source {sources}) and `dbt source freshness` "
                    "ran: make its failure stop the job or page someone" if checks_freshness else
                    f"freshness is declared on {', '.join(fresh)} (source {sources}) but no recorded run is "

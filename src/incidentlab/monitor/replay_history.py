@@ -38,9 +38,9 @@ class HistoryReplay:
                                                 if fired else "never"))
         lines.append("duration_anomaly's sensitivity (fail beyond the ratio either way, baseline of N runs):")
         for row in self.sensitivity:
-            fired = (_when(self.noticed_at, dt.datetime.fromisoformat(row["first_fired_at"]))
-                     if row["first_fired_at"] else "never")
-            lines.append(f"  ratio {row['fail_ratio']:<5g} baseline {row['trailing_runs']:<3}  {fired}")
+            when = (_when(self.noticed_at, dt.datetime.fromisoformat(row["first_fired_at"]))
+                    if row["first_fired_at"] else "never")
+            lines.append(f"  ratio {row['fail_ratio']:<5g} baseline {row['trailing_runs']:<3}  {when}")
         return "\n".join(lines)
 
 

@@ -41,7 +41,7 @@ class Mutant:
 
 def parse(sql: str, where: str) -> exp.Expression:
     try:
-        return sqlglot.parse_one(sql, read=DIALECT)
+        return sqlglot.parse_one(sql, read=DIALECT)  # type: ignore[return-value]  # typed Expr: it is an Expression
     except sqlglot.errors.ParseError as exc:
         first = str(exc).strip().splitlines()[0]
         raise KeyParseError(f"{where}: sqlglot cannot parse it ({first}); mutation analysis needs a key it "
@@ -57,17 +57,22 @@ def _location(node: exp.Expression) -> str:
     return cte.alias_or_name if cte is not None else "main"
 
 
+def _nodes(tree: exp.Expression) -> list[exp.Expression]:
+    """The tree's nodes in the order of its walk (sqlglot types them as Expr; each is an Expression)."""
+    return list(tree.walk())  # type: ignore[arg-type]
+
+
 def mutants_of(question: str, sql: str, ctx: KeyContext, where: str = "") -> list[Mutant]:
     """Every distinct mutant of the key ``sql`` of ``question``, in the order of its tree."""
     tree = parse(sql, where or question)
     original = render(tree)
-    nodes = list(tree.walk())
+    nodes = _nodes(tree)
     seen: dict[str, Mutant] = {}
     for index, node in enumerate(nodes):
         for operator in OPERATORS:
             for name, change in operator(node, ctx):
                 copy = tree.copy()
-                target = list(copy.walk())[index]
+                target = _nodes(copy)[index]
                 try:
                     change(target)
                     text = render(copy)

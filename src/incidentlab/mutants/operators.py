@@ -12,12 +12,13 @@ import datetime as dt
 import decimal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlglot import exp
 
 from incidentlab.mutants.shapes import pass_through, tagged_union, unique_rows
 
-Change = Callable[[exp.Expression], None]
+Change = Callable[[exp.Expression], object]  # edits the node in place or replaces it; what it returns is unused
 Mutation = tuple[str, Change]
 
 
@@ -31,8 +32,9 @@ class KeyContext:
 
 
 COMPARISONS = (exp.EQ, exp.NEQ, exp.LT, exp.LTE, exp.GT, exp.GTE)
-SWAPPED_AGGREGATES = {exp.Sum: exp.Avg, exp.Avg: exp.Sum, exp.Min: exp.Max, exp.Max: exp.Min,
-                      exp.ArgMin: exp.ArgMax, exp.ArgMax: exp.ArgMin}
+SWAPPED_AGGREGATES: dict[type[exp.Expression], type[exp.Expression]] = {
+    exp.Sum: exp.Avg, exp.Avg: exp.Sum, exp.Min: exp.Max, exp.Max: exp.Min,
+    exp.ArgMin: exp.ArgMax, exp.ArgMax: exp.ArgMin}
 REMOVABLE_FUNCTIONS = (exp.Lower, exp.Upper, exp.Trim, exp.Coalesce, exp.Abs)
 JOIN_KINDS = ("inner", "left", "right", "full")
 MAX_UNROLLED = 4
@@ -44,6 +46,11 @@ def _replace_with(cls: type[exp.Expression]) -> Change:
     return change
 
 
+def _set_to(key: str, value: exp.Expression) -> Change:
+    """A change setting the node's ``key`` to a fresh copy of ``value``."""
+    return lambda node: node.set(key, value.copy())
+
+
 def comparison(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     """`<`, `<=`, `>`, `>=`, `=`, `<>` swapped for each other."""
     if type(node) in COMPARISONS:
@@ -52,7 +59,8 @@ def comparison(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
                 yield "comparison", _replace_with(other)
 
 
-_NEXT_UNIT = {exp.LTE: (exp.LT, 1), exp.LT: (exp.LTE, -1), exp.GTE: (exp.GT, -1), exp.GT: (exp.GTE, 1)}
+_NEXT_UNIT: dict[type[exp.Expression], tuple[type[exp.Expression], int]] = {
+    exp.LTE: (exp.LT, 1), exp.LT: (exp.LTE, -1), exp.GTE: (exp.GT, -1), exp.GT: (exp.GTE, 1)}
 
 
 def boundary(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
@@ -66,10 +74,16 @@ def boundary(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     position = list(node.expression.find_all(exp.Literal)).index(steps[0])
 
     def change(copy: exp.Expression) -> None:
-        literal = list(copy.expression.find_all(exp.Literal))[position]
-        literal.replace(_step(literal)(sign))
+        _move(list(copy.expression.find_all(exp.Literal))[position], sign)
         copy.replace(other(this=copy.this, expression=copy.expression))
     yield "boundary", change
+
+
+def _move(literal: exp.Expression, sign: int) -> None:
+    """Move ``literal`` (in a copy of the tree, where the original's literal has a step) by ``sign`` units."""
+    step = _step(literal) if isinstance(literal, exp.Literal) else None
+    assert step is not None, "the operator yields a change only for a literal with a step"
+    literal.replace(step(sign))
 
 
 def _step(literal: exp.Literal) -> Callable[[int], exp.Expression] | None:
@@ -80,16 +94,19 @@ def _step(literal: exp.Literal) -> Callable[[int], exp.Expression] | None:
             number = decimal.Decimal(text)
         except decimal.InvalidOperation:
             return None
-        unit = decimal.Decimal(1).scaleb(number.as_tuple().exponent) if number.as_tuple().exponent < 0 else 1
+        exponent = number.as_tuple().exponent
+        if not isinstance(exponent, int):  # 'nan' or 'infinity' (an interval's count is a string): no unit
+            return None
+        unit = decimal.Decimal(1).scaleb(exponent) if exponent < 0 else 1
         if literal.is_string:  # an interval's count is a string in sqlglot's tree
             return lambda sign: exp.Literal.string(str(number + sign * unit))
         return lambda sign: exp.Literal.number(str(number + sign * unit))
     moment = _moment(text)
     if moment is None:
         return None
-    unit = dt.timedelta(days=1) if len(text.strip()) == 10 else dt.timedelta(seconds=1)
+    tick = dt.timedelta(days=1) if len(text.strip()) == 10 else dt.timedelta(seconds=1)
     shown = (lambda m: m.date().isoformat()) if len(text.strip()) == 10 else (lambda m: m.isoformat(sep=" "))
-    return lambda sign: exp.Literal.string(shown(moment + sign * unit))
+    return lambda sign: exp.Literal.string(shown(moment + sign * tick))
 
 
 def _moment(text: str) -> dt.datetime | None:
@@ -109,7 +126,7 @@ def literal(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
         return  # `exists (select 1 ...)`: the value selected is never read
     for sign in (-1, 1):
         yield ("interval" if isinstance(node.parent, exp.Interval) else "literal",
-               lambda copy, sign=sign: copy.replace(_step(copy)(sign)))
+               partial(_move, sign=sign))
 
 
 def _conditions(node: exp.Expression) -> exp.Expression | None:
@@ -123,6 +140,7 @@ def _conditions(node: exp.Expression) -> exp.Expression | None:
 def _without(node: exp.Expression, index: int) -> None:
     """Drop conjunct ``index`` of the condition of ``node`` (a where, having or join)."""
     condition = _conditions(node)
+    assert condition is not None, "conjunct yields a change only for a node with a condition"
     terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
     rest = [term for i, term in enumerate(terms) if i != index]
     if rest:
@@ -137,6 +155,7 @@ def _without(node: exp.Expression, index: int) -> None:
 
 def _negated(node: exp.Expression, index: int) -> None:
     condition = _conditions(node)
+    assert condition is not None, "conjunct yields a change only for a node with a condition"
     terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
     terms[index].replace(exp.Not(this=exp.Paren(this=terms[index].copy())))
 
@@ -149,8 +168,8 @@ def conjunct(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
     where = "join-term" if isinstance(node, exp.Join) else "conjunct"
     for index in range(len(terms)):
-        yield f"{where}-dropped", lambda copy, index=index: _without(copy, index)
-        yield f"{where}-negated", lambda copy, index=index: _negated(copy, index)
+        yield f"{where}-dropped", partial(_without, index=index)
+        yield f"{where}-negated", partial(_negated, index=index)
 
 
 def disjunct(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
@@ -199,8 +218,8 @@ def count(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     inner = node.this
     if isinstance(inner, exp.Star):
         for column in _nullable_columns_near(node, ctx)[:4]:
-            yield "count", lambda copy, c=column: copy.set("this", c.copy())
-            yield "count", lambda copy, c=column: copy.set("this", exp.Distinct(expressions=[c.copy()]))
+            yield "count", _set_to("this", column)
+            yield "count", _set_to("this", exp.Distinct(expressions=[column.copy()]))
         return
     yield "count", lambda copy: copy.set("this", exp.Star())
     if isinstance(inner, exp.Distinct):
@@ -254,6 +273,7 @@ def grouping(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
             def change(copy: exp.Expression, index=index) -> None:
                 dropped = copy.expressions[index]
                 select = copy.parent
+                assert isinstance(select, exp.Select), "a group by belongs to a select"
                 rest = [e for i, e in enumerate(copy.expressions) if i != index]
                 if rest:
                     copy.set("expressions", rest)
@@ -263,8 +283,9 @@ def grouping(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
             yield "group-by-dropped", change
     if isinstance(node, exp.Window):
         for index in range(len(node.args.get("partition_by") or [])):
-            yield "partition-dropped", lambda copy, index=index: copy.set(
-                "partition_by", [e for i, e in enumerate(copy.args["partition_by"]) if i != index] or None)
+            def dropped(copy: exp.Expression, index: int = index) -> None:
+                copy.set("partition_by", [e for i, e in enumerate(copy.args["partition_by"]) if i != index] or None)
+            yield "partition-dropped", dropped
 
 
 def ordering(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
@@ -288,8 +309,9 @@ def rounding(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     if isinstance(digits, exp.Literal) and not digits.is_string:
         for sign in (-1, 1):
             if int(digits.this) + sign >= 0:
-                yield "round-digits", lambda copy, sign=sign: copy.set(
-                    "decimals", exp.Literal.number(int(copy.args["decimals"].this) + sign))
+                def moved(copy: exp.Expression, sign: int = sign) -> None:
+                    copy.set("decimals", exp.Literal.number(int(copy.args["decimals"].this) + sign))
+                yield "round-digits", moved
 
 
 def division(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
@@ -320,6 +342,7 @@ def sibling_column(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     projected = isinstance(node.parent, exp.Select) and node.arg_key == "expressions"
     for other in sorted(siblings):
         def change(copy: exp.Expression, other=other) -> None:
+            assert isinstance(copy, exp.Column), "the copy of a column is a column"
             replacement = exp.column(other, table=copy.table or None)
             copy.replace(exp.alias_(replacement, name) if projected else replacement)
         yield "sibling-column", change
@@ -372,9 +395,10 @@ def name_pattern(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
                 continue
             prefix = _common_prefix([row[0] for row in rows])
             if len(prefix) >= 2:  # the pattern as a student writes it: `_` unescaped
-                yield "name-pattern", lambda copy, other=other, prefix=prefix: copy.replace(exp.Like(
-                    this=exp.column(other, table=copy.this.table or None),
-                    expression=exp.Literal.string(prefix.replace("%", "") + "%")))
+                def pattern(copy: exp.Expression, other: str = other, prefix: str = prefix) -> None:
+                    copy.replace(exp.Like(this=exp.column(other, table=copy.this.table or None),
+                                          expression=exp.Literal.string(prefix.replace("%", "") + "%")))
+                yield "name-pattern", pattern
 
 
 def _scalar(node: exp.Expression) -> bool:
@@ -400,7 +424,8 @@ def _evaluated(node: exp.Expression, ctx: KeyContext) -> list[tuple] | None:
     """The rows the subquery ``node`` gives on the question's warehouse (None if it cannot run on its own)."""
     if ctx.rows_of is None:
         return None
-    probe = exp.select(exp.Star()).from_(node.copy() if isinstance(node, exp.Subquery) else node.copy().subquery())
+    subquery = node.copy() if isinstance(node, exp.Subquery) else exp.Subquery(this=node.copy())
+    probe = exp.select(exp.Star()).from_(subquery)
     top = node.root()
     if top.args.get("with_") is not None:
         probe.set("with_", top.args["with_"].copy())
@@ -410,12 +435,16 @@ def _evaluated(node: exp.Expression, ctx: KeyContext) -> list[tuple] | None:
         return None
 
 
+def _replace_by_value(node: exp.Expression, value: object) -> None:
+    node.replace(_as_literal(value))
+
+
 def typed_in(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     """A scalar subquery replaced by its value on the question's warehouse; an `in (select ...)` by its list."""
     if _scalar(node):
         rows = _evaluated(node, ctx)
         if rows is not None and len(rows) == 1 and len(rows[0]) == 1:
-            yield "typed-in-value", lambda copy, value=rows[0][0]: copy.replace(_as_literal(value))
+            yield "typed-in-value", partial(_replace_by_value, value=rows[0][0])
     if isinstance(node, exp.In) and isinstance(node.args.get("query"), exp.Subquery):
         rows = _evaluated(node.args["query"], ctx)
         if rows and all(len(row) == 1 for row in rows) and len(rows) <= 100:

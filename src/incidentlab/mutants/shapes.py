@@ -58,8 +58,8 @@ def one_row(select: exp.Expression) -> bool:
 
 def _resolved(select: exp.Expression) -> exp.Expression:
     """A pass-through `select * from cte` stands for the cte's own body."""
-    while isinstance(select, exp.Select) and pass_through(select) and _source_cte(select) is not None:
-        select = _source_cte(select)
+    while isinstance(select, exp.Select) and pass_through(select) and (source := _source_cte(select)) is not None:
+        select = source
     return select
 
 
@@ -79,8 +79,8 @@ def tagged_union(body: exp.Expression) -> str | None:
     if not isinstance(body, exp.Union) or body.args.get("distinct"):
         return None
     branches = _branches(body)
-    tags = [_tag(b) for b in branches]
-    if None in tags or len({t[1] for t in tags}) != len(tags) or len({t[0] for t in tags}) != 1:
+    tags = [tag for b in branches if (tag := _tag(b)) is not None]
+    if len(tags) != len(branches) or len({t[1] for t in tags}) != len(tags) or len({t[0] for t in tags}) != 1:
         return None
     if not all(unique_rows(_resolved(b)) for b in branches):
         return None

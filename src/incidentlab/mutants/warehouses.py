@@ -17,8 +17,9 @@ from incidentlab.errors import IncidentLabError
 from incidentlab.paths import warehouse_path
 
 MUTANT_TIME_LIMIT = 5.0  # a mutant slower than this (a join without its condition) is not counted
-_CONFIG = {"enable_external_access": False, "memory_limit": "1GB", "threads": 1,
-           "autoinstall_known_extensions": False, "autoload_known_extensions": False}
+_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False, "memory_limit": "1GB", "threads": 1,
+    "autoinstall_known_extensions": False, "autoload_known_extensions": False}
 
 
 class MutantFailed(Exception):
