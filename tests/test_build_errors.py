@@ -107,7 +107,8 @@ def edit_scenario(root, old: str, new: str) -> None:
 
 def test_unknown_variant_names_the_known_ones(target):
     message = failed_build(target, DatasetError, variant="nope")
-    assert message == f"{MODULE} has no variant named 'nope'. Known: shifted, messy_runs, mart_gaps, edge_runs, accidents."
+    assert message == (f"{MODULE} has no variant named 'nope'. "
+                       "Known: shifted, messy_runs, mart_gaps, edge_runs, accidents.")
 
 
 def test_variant_name_must_be_an_identifier(root, target):
