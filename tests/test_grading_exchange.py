@@ -18,9 +18,11 @@ from incidentlab.grading.course import Course
 
 ME = pwd.getpwuid(os.getuid()).pw_name  # the owner of every folder this test makes
 SECRET = "ab" * 64
-_NOW = dt.datetime.now(dt.UTC)
-# nbgrader's submit names a folder with the time it makes it
-OLD, NEW = (f"{_NOW - dt.timedelta(seconds=s):%Y-%m-%d %H:%M:%S.%f} UTC" for s in (30, 0))
+
+
+def _when(seconds_ago: float) -> str:
+    """nbgrader's submit names a folder with the time it makes it: now (when the test runs), less ``seconds_ago``."""
+    return f"{dt.datetime.now(dt.UTC) - dt.timedelta(seconds=seconds_ago):%Y-%m-%d %H:%M:%S.%f} UTC"
 
 
 @pytest.fixture
@@ -50,26 +52,29 @@ def _answer(course, student):
 
 
 def test_the_latest_submission_is_collected_with_nbgraders_time_and_secret(course):
-    _submit(course, ME, OLD, "first try")
-    _submit(course, ME, NEW, "second try", name="hw (1).ipynb")
+    old, new = _when(30), _when(0)
+    _submit(course, ME, old, "first try")
+    _submit(course, ME, new, "second try", name="hw (1).ipynb")
     done = exchange.collect(course)
     assert _answer(course, ME) == "second try"
     assert done.students[ME] == ["the latest of 2 submissions collected", "hw (1).ipynb taken as hw.ipynb"]
-    assert (course.submitted(ME) / "timestamp.txt").read_text() == NEW
+    assert (course.submitted(ME) / "timestamp.txt").read_text() == new
     assert (course.submitted(ME) / "submission_secret.txt").read_text() == SECRET
 
 
 def test_a_submission_in_someone_elses_name_is_not_collected(course):
-    _submit(course, "alice", NEW, "planted")
+    new = _when(0)
+    _submit(course, "alice", new, "planted")
     done = exchange.collect(course)
     assert "alice" not in done.students and not course.submitted("alice").exists()
-    assert done.conflicts == [f"alice: alice+hw+{NEW}+r4nd0m names alice but belongs to {ME}; not collected"]
+    assert done.conflicts == [f"alice: alice+hw+{new}+r4nd0m names alice but belongs to {ME}; not collected"]
 
 
 def test_links_are_not_followed(course, tmp_path):
+    new = _when(0)
     outside = tmp_path / "outside.ipynb"
     nbformat.write(_notebook("SECRET SOLUTION"), outside)
-    folder = _submit(course, ME, NEW, "mine")
+    folder = _submit(course, ME, new, "mine")
     (folder / "other.ipynb").symlink_to(outside)
     linked = exchange.root(course) / "c101" / "inbound" / f"{ME}+hw+2027-01-01 00:00:00.000000 UTC+x"
     linked.symlink_to(folder)
@@ -90,15 +95,17 @@ def test_a_backdated_submission_counts_from_when_its_folder_changed(course):
 
 
 def test_a_secret_that_is_not_one_is_not_kept(course):
-    _submit(course, ME, NEW, "mine", secret="../../../etc/passwd")
+    new = _when(0)
+    _submit(course, ME, new, "mine", secret="../../../etc/passwd")
     exchange.collect(course)
     assert not (course.submitted(ME) / "submission_secret.txt").exists()
 
 
 def test_feedback_is_released_under_the_name_fetch_feedback_computes(course):
+    new = _when(0)
     from nbgrader.utils import notebook_hash
 
-    _submit(course, ME, NEW, "mine")
+    _submit(course, ME, new, "mine")
     exchange.collect(course)
     course.feedback(ME).mkdir(parents=True)
     (course.feedback(ME) / "hw.html").write_text("<p>Score: 1 / 2</p>")

@@ -93,7 +93,7 @@ class Lab:
 
         cell_errors.install(ip)  # a failing cell says what is wrong in plain lines
         answer_log.install(ip)  # so a check knows whether its answer cell's latest run failed
-        answer_display.install(ip)  # an answer cell shows its result
+        answer_display.install(ip, lambda: self.con)  # an answer cell shows its result
         clock_note.install(ip, lambda: f"{self.now:%a %b %d %Y %H:%M}")  # under SQL that reads today's clock
 
     def _disconnect_magics(self) -> None:

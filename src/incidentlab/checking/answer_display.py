@@ -8,6 +8,10 @@ it — or, for a cell that grading would refuse (``answer_sql``, the allow-list 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import duckdb
+
 from incidentlab.checking.answer_sql import (
     AnswerSqlError,
     BelowPlaceholder,
@@ -23,12 +27,12 @@ def _rows(count: int) -> str:
     return f"{count} row" if count == 1 else f"{count} rows"
 
 
-def next_step(source: str, result) -> tuple[bool, str]:
+def next_step(source: str, result, con=None) -> tuple[bool, str]:
     """Whether to show the result of an answer cell, and the line under it."""
     variable = stored_name(source) or ""  # called for answer cells only
     name = variable.removeprefix("answer_")
     try:
-        check_in_lab(query_of(source, name))
+        check_in_lab(query_of(source, name), con)
     except BelowPlaceholder as exc:
         return False, sentence(str(exc))
     except NotAnswered:
@@ -39,8 +43,9 @@ def next_step(source: str, result) -> tuple[bool, str]:
                   "number of rows.")
 
 
-def show_answer(result) -> None:
-    """IPython's ``post_run_cell`` callback: after an answer cell that succeeded, its result and the next step."""
+def show_answer(result, con=None) -> None:
+    """After an answer cell that succeeded, its result and the next step (``con``: the lab's warehouse, whose
+    tables the allow-list knows)."""
     source = result.info.raw_cell if result.info is not None else ""
     variable = stored_name(source)
     if variable is None or not result.success:
@@ -51,13 +56,20 @@ def show_answer(result) -> None:
     stored = get_ipython().user_ns.get(variable)
     if stored is None:
         return
-    show, line = next_step(source, stored)
+    show, line = next_step(source, stored, con)
     if show:
         display(stored)
     print(line)
 
 
-def install(ip) -> None:
-    """Show every answer cell's result in the shell ``ip`` (once per kernel)."""
-    if show_answer not in ip.events.callbacks["post_run_cell"]:
-        ip.events.register("post_run_cell", show_answer)
+def install(ip, connection: Callable[[], duckdb.DuckDBPyConnection | None]) -> None:
+    """Show every answer cell's result in the shell ``ip`` (once per kernel); ``connection()`` is the lab's
+    warehouse at the time of the cell."""
+    for callback in [c for c in ip.events.callbacks["post_run_cell"] if getattr(c, "shows_answers", False)]:
+        ip.events.unregister("post_run_cell", callback)
+
+    def shows(result) -> None:
+        show_answer(result, connection())
+
+    shows.shows_answers = True  # type: ignore[attr-defined]
+    ip.events.register("post_run_cell", shows)

@@ -48,7 +48,7 @@ from incidentlab.checking.compare import ABS_TOL, REL_TOL, canonical, normalize_
 
 FORMAT = 1
 # scrypt's cost: 2**13 x 8 x 1 KiB = 8 MiB of memory and tens of milliseconds per hash
-_SCRYPT = {"n": 2**13, "r": 8, "p": 1, "dklen": 16}
+SCRYPT = {"n": 2**13, "r": 8, "p": 1, "dklen": 16}
 FILE_SUFFIX = ".fingerprints.json"
 
 
@@ -129,7 +129,7 @@ def fitting_grid(values: list) -> Quantizer | None:
 def digest(salt: bytes, label: str, lines: list[str]) -> str:
     """The slow salted hash of ``lines`` under ``label`` (what they are: the rows, a column)."""
     text = "\n".join([label, *lines]).encode("utf-8")
-    return hashlib.scrypt(text, salt=salt, **_SCRYPT).hex()
+    return hashlib.scrypt(text, salt=salt, **SCRYPT).hex()
 
 
 def _row_line(row: list[str]) -> str:

@@ -206,7 +206,7 @@ def _run_in_kernel(sql: str) -> pd.DataFrame | None:
     if lab is None:
         return None
     try:
-        check_in_lab(sql)
+        check_in_lab(sql, lab.con)
     except AnswerSqlError as exc:
         raise _Refused(str(exc)) from None
     try:
