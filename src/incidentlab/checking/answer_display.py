@@ -62,14 +62,21 @@ def show_answer(result, con=None) -> None:
     print(line)
 
 
+def _no_lab() -> duckdb.DuckDBPyConnection | None:
+    return None
+
+
+_connection: Callable[[], duckdb.DuckDBPyConnection | None] = _no_lab
+
+
+def _show_with_connection(result) -> None:
+    show_answer(result, _connection())
+
+
 def install(ip, connection: Callable[[], duckdb.DuckDBPyConnection | None]) -> None:
-    """Show every answer cell's result in the shell ``ip`` (once per kernel); ``connection()`` is the lab's
-    warehouse at the time of the cell."""
-    for callback in [c for c in ip.events.callbacks["post_run_cell"] if getattr(c, "shows_answers", False)]:
-        ip.events.unregister("post_run_cell", callback)
-
-    def shows(result) -> None:
-        show_answer(result, connection())
-
-    shows.shows_answers = True  # type: ignore[attr-defined]
-    ip.events.register("post_run_cell", shows)
+    """Show every answer cell's result in the shell ``ip`` (registered once per kernel, so the order of the
+    kernel's cell callbacks stays); ``connection()`` is the latest lab's warehouse at the time of the cell."""
+    global _connection
+    _connection = connection
+    if _show_with_connection not in ip.events.callbacks["post_run_cell"]:
+        ip.events.register("post_run_cell", _show_with_connection)
