@@ -24,6 +24,7 @@ def _private_temp() -> Path:
     if FIRST_PROCESS:  # its workers inherit it
         folder = temp_folders.make("tests")
         temp_folders.let_go(folder)  # removed by pytest_unconfigure, after the check (or, if killed, by the next)
+        folder.chmod(0o711)  # the users a test creates (the hub's class) reach their own folders inside it
         os.environ["INCIDENTLAB_TEST_TMPDIR"] = os.environ["TMPDIR"] = str(folder)
         tempfile.tempdir = None  # read TMPDIR again
     return Path(os.environ["INCIDENTLAB_TEST_TMPDIR"])

@@ -3,6 +3,7 @@ the checks' fingerprints of the key's results (``incidentlab.grading.fingerprint
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from incidentlab.errors import IncidentLabError
@@ -23,5 +24,8 @@ def release(course: Course) -> list[Path]:
                                f"{detail[-1] if detail else 'no detail'}")
     from incidentlab.grading import fingerprints
 
-    fingerprints.write(course.assignment)  # nothing where the warehouses are not built: checks test the shape only
+    # Nothing where the warehouses are not built (checks test the shape only), nor where they are a read-only copy
+    # (a hub's course folder: `make warehouses` wrote its fingerprints before the copy).
+    if os.access(fingerprints.built_path(course.assignment).parent, os.W_OK):
+        fingerprints.write(course.assignment)
     return sorted(course.release.glob("*.ipynb"))
