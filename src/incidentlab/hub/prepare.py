@@ -117,35 +117,40 @@ def shared_python() -> str:
                            "python3.11 (apt-get install python3.11)")
 
 
-def _environment(env: Path, what: str, install: list[str]) -> None:
-    """A Python environment at ``env`` with ``install`` (uv pip install's arguments); rebuilt when the project
-    or its lock changed since it was built."""
+def _is_current(env: Path, digest: str) -> bool:
+    """Whether ``env`` was built from the project as ``digest`` (``_project_digest()``) describes it."""
     stamp = env / ".built-from"
-    digest = _project_digest()
-    if stamp.is_file() and stamp.read_text() == digest:
+    return stamp.is_file() and stamp.read_text() == digest
+
+
+def _environment(env: Path, what: str, install: list[str], digest: str) -> None:
+    """A Python environment at ``env`` with ``install`` (uv pip install's arguments); rebuilt when the project
+    or its lock changed since it was built (``digest``)."""
+    if _is_current(env, digest):
         return
     print(f"building the {what} environment in {env}…", flush=True)
     uv = [sys.executable, "-m", "uv"]
     shutil.rmtree(env, ignore_errors=True)
     _run(uv + ["venv", "--quiet", "--python", shared_python(), str(env)])
     _run(uv + ["pip", "install", "--quiet", "--compile-bytecode", "--python", str(env / "bin" / "python"), *install])
-    stamp.write_text(digest)
+    (env / ".built-from").write_text(digest)
 
 
 def _environments(state: Path) -> None:
     """The student's (the course's wheel, nbgrader for the Assignments tab, jupyterhub-singleuser) and the
     instructors' (the lock, every extra, and the checkout's package)."""
     lock = str(project_root() / "requirements.lock")
+    digest = _project_digest()  # hashed once: both environments are stamped with it
     wheels = state / ".wheel"
     shutil.rmtree(wheels, ignore_errors=True)
-    if not (student_env(state) / ".built-from").is_file() or \
-            (student_env(state) / ".built-from").read_text() != _project_digest():
+    if not _is_current(student_env(state), digest):
         _run([sys.executable, "-m", "uv", "build", "--wheel", "--quiet", "--out-dir", str(wheels),
               str(project_root())])
         [wheel] = wheels.glob("*.whl")
-        _environment(student_env(state), "student", ["--constraint", lock, str(wheel), "nbgrader", "jupyterhub"])
+        _environment(student_env(state), "student", ["--constraint", lock, str(wheel), "nbgrader", "jupyterhub"],
+                     digest)
         shutil.rmtree(wheels)
-    _environment(instructor_env(state), "instructors'", ["-r", lock, "-e", str(project_root())])
+    _environment(instructor_env(state), "instructors'", ["-r", lock, "-e", str(project_root())], digest)
 
 
 def _run(command: list[str]) -> None:
