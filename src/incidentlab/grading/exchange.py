@@ -15,12 +15,12 @@ import gc
 import pwd
 import re
 import stat
-import tempfile
 import warnings
 from pathlib import Path
 
 from traitlets.config import Config
 
+from incidentlab import temp_folders
 from incidentlab.errors import IncidentLabError
 from incidentlab.grading import atomic
 from incidentlab.grading.collect import Collected, place, refusal, released_ids, walk
@@ -177,8 +177,9 @@ def _take(course: Course, student: str, entry: Path, claimed: dt.datetime, relea
         stamp = changed
         notes.append(f"submitted as of {claimed:%Y-%m-%d %H:%M} UTC, but its folder was changed at "
                      f"{changed:%Y-%m-%d %H:%M} UTC: the later time counts")
-    with tempfile.TemporaryDirectory(prefix="incidentlab-collect-") as tmp:
-        inbox = Path(tmp)
+    with temp_folders.folder("collect") as tmp:
+        inbox = tmp / "inbox"  # beside the folder's owner record, which stays out of submitted/
+        inbox.mkdir()
         notes += place([p for p in files if p not in refusals], released, inbox)
         # nbgrader's own text where it stands, so its late penalties read what the student's Assignments tab shows
         text = entry.name.rsplit("+", 3)[2] if stamp == claimed else stamp.strftime(TIMESTAMP_FORMAT)
