@@ -103,7 +103,7 @@ def query_of(source: str, question: str) -> str:
     try:
         statements = duckdb.connect().extract_statements(body)
     except duckdb.Error as exc:
-        raise AnswerSqlError(f"the query is not valid SQL: {_first_line(exc)}") from None
+        raise AnswerSqlError(f"the query is not valid SQL: {first_line(exc)}") from None
     if len(statements) != 1:
         raise AnswerSqlError(f"the answer cell holds {len(statements)} statements; it must hold one query "
                              "(keep only the last one)")
@@ -117,6 +117,6 @@ def query_of(source: str, question: str) -> str:
     return body.strip()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__

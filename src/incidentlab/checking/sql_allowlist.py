@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from incidentlab.checking.answer_sql import MAX_CELL_CHARS, AnswerSqlError
+from incidentlab.checking.answer_sql import MAX_CELL_CHARS, AnswerSqlError, first_line
 
 # Scalar functions and operators (DuckDB names the operators it rewrites as functions: `+`, `~~` for like, …).
 SCALAR = frozenset("""
@@ -112,7 +112,7 @@ def parse_tree(sql: str) -> dict:
         try:
             text = one_value(con, "select json_serialize_sql(?)", [sql.strip().rstrip(";")])
         except duckdb.Error as exc:
-            raise Refused(f"the query is not valid SQL: {_first_line(exc)}") from None
+            raise Refused(f"the query is not valid SQL: {first_line(exc)}") from None
     try:
         tree = json.loads(text)
     except (ValueError, RecursionError):
@@ -142,11 +142,6 @@ def check_in_lab(sql: str, con: duckdb.DuckDBPyConnection | None) -> None:
     student's own check refuses what grading will refuse, with the same sentence."""
     if con is not None:
         check_allowed(sql, Catalog.of(con))
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
 
 
 class _Walker:
