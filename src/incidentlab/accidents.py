@@ -292,8 +292,6 @@ def break_accidents(tables: dict[str, Table], read: Callable[[str], str], accide
                 files.update(_DBT[kind](read, **params))
             else:
                 raise DatasetError(f"unknown break {kind!r}; known: {', '.join(KINDS)}")
-        except (TypeError, KeyError, ValueError) as exc:
-            raise DatasetError(f"{where}: accident {number} ({kind}): {exc}") from None
-        except DatasetError as exc:
+        except (TypeError, KeyError, ValueError, DatasetError) as exc:
             raise DatasetError(f"{where}: accident {number} ({kind}): {exc}") from None
     return files
