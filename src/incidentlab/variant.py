@@ -256,6 +256,7 @@ def make_variant(scenario: Scenario, name: str) -> Scenario:
     tables = _shift_rescale_drop(tables, spec)
     if "shuffle_run_ids" in spec:
         _shuffle_run_ids(tables[scenario.audit_table], random.Random(spec["shuffle_run_ids"]))
+    now = scenario.now + dt.timedelta(days=spec.get("shift_days", 0))
     overlay = folder / "dbt"
     overlay = overlay if overlay.is_dir() else None
     files = {}
@@ -265,11 +266,10 @@ def make_variant(scenario: Scenario, name: str) -> Scenario:
             return (own if own is not None and own.is_file() else scenario.dbt_project / path).read_text("utf-8")
 
         files = break_accidents(tables, read, spec["accidents"], spec.get("accidents_seed", 0),
-                                scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
-                                f"variant {name!r} of {scenario.module}")
+                                now, f"variant {name!r} of {scenario.module}")
     return dataclasses.replace(
         scenario,
-        now=scenario.now + dt.timedelta(days=spec.get("shift_days", 0)),
+        now=now,
         tables=tables,
         remediation=spec.get("remediation", scenario.remediation),
         fix_hours_before_now=spec.get("fix_hours_before_now", scenario.fix_hours_before_now),
