@@ -45,19 +45,17 @@ def _role_server(spawner):
     if name in settings["instructors"]:
         bin_dir = settings["instructor_bin"]
         env.update(JUPYTER_CONFIG_PATH=settings["instructor_config"], INCIDENTLAB_ROOT=settings["project"],
-                   INCIDENTLAB_NBGRADER_CONFIG=str(Path(settings["instructor_config"]) / "nbgrader_config.py"),
-                   PATH=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin")
-        # umask 007: the course directory is the instructors' group's, every file in it too
-        spawner.cmd = ["/bin/sh", "-c", 'umask 007; mkdir -p "$TMPDIR"; exec "$0" "$@"',
-                       f"{bin_dir}/jupyterhub-singleuser"]
+                   INCIDENTLAB_NBGRADER_CONFIG=str(Path(settings["instructor_config"]) / "nbgrader_config.py"))
+        umask = "007"  # the course directory is the instructors' group's, every file in it too
         spawner.notebook_dir = settings["instructors_course"]
     else:
         bin_dir = settings["student_bin"]
-        env.update(JUPYTER_CONFIG_PATH=settings["student_config"], INCIDENTLAB_ROOT=settings["course"],
-                   PATH=f"{bin_dir}:/usr/local/bin:/usr/bin:/bin")
-        spawner.cmd = ["/bin/sh", "-c", 'umask 077; mkdir -p "$TMPDIR"; exec "$0" "$@"',
-                       f"{bin_dir}/jupyterhub-singleuser"]
+        env.update(JUPYTER_CONFIG_PATH=settings["student_config"], INCIDENTLAB_ROOT=settings["course"])
+        umask = "077"
         spawner.notebook_dir = str(home)
+    env["PATH"] = f"{bin_dir}:/usr/local/bin:/usr/bin:/bin"
+    spawner.cmd = ["/bin/sh", "-c", f'umask {umask}; mkdir -p "$TMPDIR"; exec "$0" "$@"',
+                   f"{bin_dir}/jupyterhub-singleuser"]
     spawner.environment.update(env)
 
 
