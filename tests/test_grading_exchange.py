@@ -60,6 +60,8 @@ def test_the_latest_submission_is_collected_with_nbgraders_time_and_secret(cours
     assert done.students[ME] == ["the latest of 2 submissions collected", "hw (1).ipynb taken as hw.ipynb"]
     assert (course.submitted(ME) / "timestamp.txt").read_text() == new
     assert (course.submitted(ME) / "submission_secret.txt").read_text() == SECRET
+    assert sorted(p.name for p in course.submitted(ME).iterdir()) == ["hw.ipynb", "submission_secret.txt",
+                                                                      "timestamp.txt"]
 
 
 def test_a_submission_in_someone_elses_name_is_not_collected(course):
