@@ -227,13 +227,14 @@ def _with_overlay(scenario: Scenario, overlay: Path | None, project: Path, files
         return scenario
     ensure_packages(scenario.dbt_project)
     copy_project(scenario.dbt_project, project)
-    if overlay is not None:
-        shutil.copytree(overlay, project, ignore=_DBT_ARTEFACTS, dirs_exist_ok=True)
-    _write_files(project, files or {})
+    _overlay_onto(project, overlay, files or {})
     return dataclasses.replace(scenario, dbt_project=project)
 
 
-def _write_files(project: Path, files: dict[str, str]) -> None:
+def _overlay_onto(project: Path, overlay: Path | None, files: dict[str, str]) -> None:
+    """``overlay``'s files (if any) copied over ``project``, then ``files`` (path in the project -> text)."""
+    if overlay is not None:
+        shutil.copytree(overlay, project, ignore=_DBT_ARTEFACTS, dirs_exist_ok=True)
     for path, text in files.items():
         (project / path).parent.mkdir(parents=True, exist_ok=True)
         (project / path).write_text(text, encoding="utf-8")
@@ -259,12 +260,9 @@ def stage_project(scenario: Scenario, stage: str, variant: str | None, target: P
     ensure_packages(scenario.dbt_project)
     copy_project(scenario.dbt_project, target)
     played = make_variant(scenario, variant) if variant else scenario
-    if played.dbt_overlay is not None:
-        shutil.copytree(played.dbt_overlay, target, dirs_exist_ok=True)
-    _write_files(target, played.dbt_files)
-    stage_overlay = scenario.stage_overlay(stage) if scenario.is_fixed(stage) else None
-    if stage_overlay is not None:
-        shutil.copytree(stage_overlay, target, dirs_exist_ok=True)
+    _overlay_onto(target, played.dbt_overlay, played.dbt_files)
+    if scenario.is_fixed(stage):
+        _overlay_onto(target, scenario.stage_overlay(stage), {})
     return target
 
 
