@@ -184,12 +184,17 @@ select * from final
 DAYS = 6  # days of trips; a trip has 3 legs
 
 
+def write_files(project: Path, files: dict[str, str]) -> None:
+    """Each of ``files`` (path in the project: text) written under ``project``."""
+    for name, text in files.items():
+        (project / name).parent.mkdir(parents=True, exist_ok=True)
+        (project / name).write_text(text, encoding="utf-8")
+
+
 def write_project(root: Path) -> tuple[Path, Path, Path]:
     """(project dir, profiles dir, warehouse) of a fresh ``rides`` project under ``root``, raw data loaded."""
     project, profiles, warehouse = root / "rides", root / "dot-dbt", root / "data" / "rides_prod.duckdb"
-    for name, text in FILES.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(text, encoding="utf-8")
+    write_files(project, FILES)
     installed = project / "dbt_packages" / GIT_PACKAGE  # as `dbt deps` left it; the monitor must not run it
     (installed / "macros").mkdir(parents=True)
     (installed / "dbt_project.yml").write_text(f"name: {GIT_PACKAGE}\nversion: '0.3.1'\nconfig-version: 2\n")

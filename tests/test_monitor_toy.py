@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from monitor_rides import dbt, write_files
 
 from incidentlab.cli import main
 
@@ -115,13 +116,9 @@ NOW = BUILT_AT + dt.timedelta(days=1, hours=3)  # 27 hours after the full run: o
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory) -> tuple[Path, Path]:
     """(project dir, warehouse file) of the toy, built by ``dbt build`` in-process, with its audit table."""
-    from dbt.cli.main import dbtRunner
-
     root = tmp_path_factory.mktemp("toy_shop")
     project, warehouse = root / "project", root / "shop.duckdb"
-    for name, text in PROJECT.items():
-        (project / name).parent.mkdir(parents=True, exist_ok=True)
-        (project / name).write_text(text, encoding="utf-8")
+    write_files(project, PROJECT)
     (project / "profiles.yml").write_text(
         f"toy_shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n      path: '{warehouse}'\n",
         encoding="utf-8")
@@ -130,9 +127,7 @@ def toy(tmp_path_factory) -> tuple[Path, Path]:
         con.execute("create table landing.sales as select * from (values (1, date '2025-05-30', 'mug', 12.5), "
                     "(2, date '2025-05-31', 'mug', 12.5), (3, date '2025-05-31', 'tea', 4.0)) "
                     "as t(sale_id, sold_on, item, amount)")
-    result = dbtRunner().invoke(["build", "--project-dir", str(project), "--profiles-dir", str(project),
-                                 "--no-send-anonymous-usage-stats", "--log-level", "none"])
-    assert result.success, result.exception
+    dbt(project, "build", "--profiles-dir", str(project))
     assert (project / "target" / "manifest.json").is_file()
     # Ingestion lands a sale of the day after the build; only a run that reaches the marts would show it.
     with duckdb.connect(str(warehouse)) as con:
