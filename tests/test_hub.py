@@ -54,6 +54,7 @@ from test_browser import (  # noqa: E402
     sync_playwright,
 )
 
+from incidentlab.hub import prepare  # noqa: E402
 from incidentlab.hub.classfile import ClassList  # noqa: E402
 from incidentlab.hub.cli import instructor_command, proxy_command  # noqa: E402
 
@@ -160,8 +161,8 @@ def _as_instructor(klass: ClassList, *args: str) -> str:
 def _as_student(klass: ClassList, student: str, *command: str) -> subprocess.CompletedProcess:
     """``command`` in the student's environment, as their server on the hub runs it (a terminal)."""
     home = pwd.getpwnam(student).pw_dir
-    env = [f"HOME={home}", f"JUPYTER_CONFIG_PATH={klass.state / 'config' / 'student'}",
-           f"PATH={klass.state / 'student-env' / 'bin'}:/usr/bin:/bin"]
+    env = [f"HOME={home}", f"JUPYTER_CONFIG_PATH={prepare.config_dir(klass.state, 'student')}",
+           f"PATH={prepare.student_env(klass.state) / 'bin'}:/usr/bin:/bin"]
     return subprocess.run(["runuser", "-u", student, "--", "env", "-i", *env, "sh", "-c", 'cd "$HOME" && exec "$@"',
                            "sh", *command], capture_output=True, text=True, timeout=300)
 
@@ -265,7 +266,7 @@ def test_a_class_on_the_hub(hub, browser):
     released = _as_instructor(klass, "grade", "feedback", "--exchange", "--assignment", MODULE, "--quiet")
     assert "released the feedback of 2 student(s)" in released, released
     _as_instructor(klass, "grade", "export", "--assignment", MODULE, "--quiet")
-    grades_csv = klass.state / "instructors" / "course" / "pipeline" / MODULE / "grades.csv"
+    grades_csv = prepare.instructors_course(klass.state) / "pipeline" / MODULE / "grades.csv"
     grades = {row["student_id"]: row for row in csv.DictReader(grades_csv.read_text().splitlines())}
     assert float(grades[ATTACKER]["total"]) == 0, grades[ATTACKER]
     assert float(grades[STUDENT]["total"]) > 0, grades[STUDENT]
