@@ -91,7 +91,7 @@ class Server:
             self.trusted[path] = connect(path)
         return self.trusted[path]
 
-    def catalog(self, path: str, _trusted: bool = True) -> Catalog:
+    def catalog(self, path: str) -> Catalog:
         return Catalog.of(self._trusted(path))
 
     def run(self, path: str, sql: str, max_rows: int, trusted: bool = False) -> pd.DataFrame:

@@ -180,7 +180,7 @@ class LockedWarehouse:
         self.process = process or shared_process()
 
     def catalog(self):
-        return self.process.call("catalog", str(private_copy(self.pristine, "key")), True, timeout=60)
+        return self.process.call("catalog", str(private_copy(self.pristine, "key")), timeout=60)
 
     def run(self, sql: str, time_limit: float, max_rows: int = KEY_ROWS, trusted: bool = False) -> pd.DataFrame:
         """``trusted``: the course's own query (the key), on a copy and a connection of its own."""
