@@ -14,7 +14,7 @@ def _run(ns: argparse.Namespace) -> int:
     from incidentlab.datasets import module_names
     from incidentlab.exercises import modules as graded_modules
     from incidentlab.mutants.analysis import analyse
-    from incidentlab.mutants.report import as_json, as_text
+    from incidentlab.mutants.report import as_json, as_text, standings
 
     modules = [ns.module] if ns.module else [m for m in module_names() if m in graded_modules()]
     if ns.module and ns.module not in module_names():
@@ -24,10 +24,9 @@ def _run(ns: argparse.Namespace) -> int:
     reports, ok = [], True
     for module in modules:
         analysis = analyse(module, ns.question, workers=ns.workers, progress=not ns.json and sys.stderr.isatty())
-        report = as_json(analysis)
-        ok = ok and report["ok"]
+        ok = ok and all(s.ok for s in standings(analysis))
         if ns.json:
-            reports.append(report)
+            reports.append(as_json(analysis))
         elif not _printed("\n".join(as_text(analysis))):
             return 1
     if ns.json and not _printed(json.dumps(reports if len(reports) > 1 else reports[0], indent=2)):

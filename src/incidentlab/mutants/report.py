@@ -54,7 +54,7 @@ def as_text(analysis: ModuleAnalysis) -> list[str]:
         for m in survivors:
             lines.append(f"      survivor {m.id}")
             lines += [f"        {change}" for change in diff(q.key_sql, m)]
-        lines += [f"      {problem}" for problem in s.problems() if not s.undeclared or problem != s.problems()[0]]
+        lines += [f"      {problem}" for problem in s.problems()[1 if s.undeclared else 0:]]  # survivors: above
     return lines
 
 
