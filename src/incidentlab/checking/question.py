@@ -120,7 +120,6 @@ class Question:
         if fingerprint is None:
             return False
         frame = self._on_its_warehouse(sql, frame)
-        self._fail_on(shape_problems(frame, list(self.columns), self.rows), "not right yet")
         try:
             problems = fingerprint.problems(frame)
         except Exception:  # a value of a type the canonical form does not know: judged when graded
@@ -130,7 +129,8 @@ class Question:
 
     def _on_its_warehouse(self, sql: str | None, frame: pd.DataFrame) -> pd.DataFrame:
         """The answer's result on the question's own built warehouse, the one the grader and the fingerprint use
-        (the kernel's copy may have been changed since: a fix run, a dropped table); ``frame`` without one."""
+        (the kernel's copy may have been changed since: a fix run, a dropped table), of the right shape there too;
+        ``frame`` without one."""
         path = warehouse_path(self.module, self.stage)
         if sql is None or not path.exists():
             return frame
@@ -139,13 +139,15 @@ class Question:
         except duckdb.Error:  # not readable here (a grader's jail): the kernel's result stands
             return frame
         try:
-            return con.execute(sql).df()
+            frame = con.execute(sql).df()
         except duckdb.Error as exc:
             raise self._fail(f"your query fails on the {self.stage} warehouse, where it is graded: "
                              f"{message_line(str(exc)) or type(exc).__name__}\n  Fix it, run the answer cell, "
                              "then this check.") from None
         finally:
             con.close()
+        self._fail_on(shape_problems(frame, list(self.columns), self.rows), "not right yet")
+        return frame
 
     def _fresh_result(self, answer) -> tuple[pd.DataFrame, str | None]:
         """The result of the answer cell's latest run and its query (None: the result was given); a failure if
