@@ -14,8 +14,12 @@ from incidentlab.errors import IncidentLabError
 EXIT_CODES = """exit codes: 0 ok, 1 warn, 2 fail (the worst finding), 3 usage or input error (nothing was checked)"""
 
 
-def _exits_3(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    """A usage error of ``parser`` exits 3, like any other input error of these commands."""
+def _subcommand(commands, name: str, **kwargs) -> argparse.ArgumentParser:
+    """The parser of the subcommand ``name``, its description and epilog as written; a usage error of it exits 3,
+    like any other input error of these commands."""
+    parser: argparse.ArgumentParser = commands.add_parser(
+        name, formatter_class=argparse.RawDescriptionHelpFormatter, **kwargs)
+
     def error(message: str):
         parser.print_usage(sys.stderr)
         parser.exit(3, f"{parser.prog}: error: {message}\n")
@@ -249,14 +253,14 @@ def _format_option(parser: argparse.ArgumentParser) -> None:
 
 
 def register(commands) -> None:
-    """Add ``monitor`` and ``coverage`` to the ``incidentlab`` command's subcommands."""
-    m = _exits_3(commands.add_parser(
-        "monitor", formatter_class=argparse.RawDescriptionHelpFormatter,
+    """Add ``monitor``, ``coverage`` and ``lint`` to the ``incidentlab`` command's subcommands."""
+    m = _subcommand(
+        commands, "monitor",
         help="check a warehouse and its dbt project: staleness, run durations and coverage, grain, reconciliation",
         description="Run the monitor's checks on a module's built warehouse, or on any dbt-duckdb project's "
                     "(--project-dir: its profile target's warehouse, or --warehouse), print the report and a "
                     "drafted remediation (it changes nothing).",
-        epilog=EXIT_CODES + "; --replay exits 0 when it has printed its table."))
+        epilog=EXIT_CODES + "; --replay exits 0 when it has printed its table.")
     m.add_argument("module", nargs="?", help="a module of the course (its built warehouse and its dbt project)")
     m.add_argument("--stage", help="the module's stage (default: the incident as found)")
     m.add_argument("--variant", metavar="NAME", help="one of the module's variants")
@@ -282,24 +286,24 @@ def register(commands) -> None:
     m.add_argument("--noticed-at", type=_moment, metavar="TS", help="when a human noticed (--replay --project-dir)")
     m.set_defaults(run=_guarded(_monitor))
 
-    c = _exits_3(commands.add_parser(
-        "coverage", formatter_class=argparse.RawDescriptionHelpFormatter,
+    c = _subcommand(
+        commands, "coverage",
         help="list the marts a dbt selector excludes (for CI): exit 0 at 100%%, 2 below",
         description="Resolve a selector with dbt's own graph (dbt ls, in-process) and list the marts (models of "
                     "a marts folder; else the models materialized as tables) it excludes.",
-        epilog="exit codes: 0 the selector covers every mart, 2 it excludes one or more, 3 usage or input error"))
+        epilog="exit codes: 0 the selector covers every mart, 2 it excludes one or more, 3 usage or input error")
     _selection_options(c)
     c.add_argument("--project-dir", type=Path, metavar="DIR", help="a dbt project (default: every module's)")
     _project_options(c)
     c.add_argument("--json", action="store_true", help="print the result as JSON")
     c.set_defaults(run=_guarded(_coverage))
 
-    lint_parser = _exits_3(commands.add_parser(
-        "lint", formatter_class=argparse.RawDescriptionHelpFormatter,
+    lint_parser = _subcommand(
+        commands, "lint",
         help="static rules on a dbt project's manifest, for CI before a deploy: exit 0 clean, 2 a violation",
         description="Check a dbt project from its manifest (no warehouse): staging models never join and read one "
                     "source, a model that joins has a unique or grain test, a mart has a freshness SLA.",
-        epilog="exit codes: 0 every rule passes, 2 one or more violations, 3 usage or input error"))
+        epilog="exit codes: 0 every rule passes, 2 one or more violations, 3 usage or input error")
     lint_parser.add_argument("--project-dir", type=Path, metavar="DIR", required=True, help="the dbt project")
     _project_options(lint_parser)
     _format_option(lint_parser)
