@@ -137,12 +137,19 @@ def _conditions(node: exp.Expression) -> exp.Expression | None:
     return None
 
 
+def _terms(node: exp.Expression) -> list[exp.Expr]:
+    """The conjuncts of the condition of ``node`` (a where, having or join); none when it has no condition."""
+    condition = _conditions(node)
+    if condition is None:
+        return []
+    return list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+
+
 def _without(node: exp.Expression, index: int) -> None:
     """Drop conjunct ``index`` of the condition of ``node`` (a where, having or join)."""
     condition = _conditions(node)
     assert condition is not None, "conjunct yields a change only for a node with a condition"
-    terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
-    rest = [term for i, term in enumerate(terms) if i != index]
+    rest = [term for i, term in enumerate(_terms(node)) if i != index]
     if rest:
         condition.replace(exp.and_(*rest, copy=False))
     elif isinstance(node, exp.Join):
@@ -154,18 +161,14 @@ def _without(node: exp.Expression, index: int) -> None:
 
 
 def _negated(node: exp.Expression, index: int) -> None:
-    condition = _conditions(node)
-    assert condition is not None, "conjunct yields a change only for a node with a condition"
-    terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+    terms = _terms(node)
+    assert terms, "conjunct yields a change only for a node with a condition"
     terms[index].replace(exp.Not(this=exp.Paren(this=terms[index].copy())))
 
 
 def conjunct(node: exp.Expression, ctx: KeyContext) -> Iterator[Mutation]:
     """Each term of a `where`, `having` or join's `on` dropped, or negated."""
-    condition = _conditions(node)
-    if condition is None:
-        return
-    terms = list(condition.flatten()) if isinstance(condition, exp.And) else [condition]
+    terms = _terms(node)
     where = "join-term" if isinstance(node, exp.Join) else "conjunct"
     for index in range(len(terms)):
         yield f"{where}-dropped", partial(_without, index=index)
