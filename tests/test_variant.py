@@ -14,7 +14,14 @@ from warehouse_copies import MODULE, read_only
 
 from incidentlab.accidents import break_accidents
 from incidentlab.build import replay_steps
-from incidentlab.datasets import load_scenario, module_names, stage_names, variant_description, variant_names
+from incidentlab.datasets import (
+    load_scenario,
+    module_names,
+    stage_names,
+    variant_description,
+    variant_names,
+    variant_spec,
+)
 from incidentlab.errors import DatasetError
 from incidentlab.paths import hidden_variants_path, project_root, warehouse_path
 from incidentlab.variant import make_variant
@@ -427,7 +434,7 @@ def _tables(module: str, name: str) -> dict:
 
 
 def _spec(module: str, name: str) -> dict:
-    return next(v for v in load_scenario(module).variants if v["name"] == name)
+    return variant_spec(load_scenario(module).variants, name, module)
 
 
 def _column(table, column: str) -> list:
