@@ -13,6 +13,7 @@ import duckdb
 import pandas as pd
 from sqlglot import exp
 
+from incidentlab.datasets import variant_names
 from incidentlab.errors import IncidentLabError
 from incidentlab.paths import warehouse_path
 
@@ -28,8 +29,6 @@ class MutantFailed(Exception):
 
 def versions(module: str, stage: str) -> list[tuple[str, Path]]:
     """(label, warehouse) of the question's own warehouse (label: the stage) and of each variant of it."""
-    from incidentlab.datasets import variant_names
-
     return ([(stage, warehouse_path(module, stage))]
             + [(f"{stage}-{name}", warehouse_path(module, stage, name)) for name in variant_names(module)])
 
