@@ -85,3 +85,8 @@ def ratio_verdict(ratio: float, warn_ratio: float = WARN_RATIO, fail_ratio: floa
     if ratio > warn_ratio or ratio < 1 / warn_ratio:
         return "warn"
     return "ok"
+
+
+def jump_or_drop(ratio: float, verdict: str) -> str:
+    """The end of a trend's sentence: ": a jump." or ": a drop." when ``verdict`` is not ok, else "."."""
+    return "." if verdict == "ok" else f": a {'jump' if ratio > 1 else 'drop'}."

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from statistics import mean
 
-from incidentlab.monitor.check_duration_anomaly import FAIL_RATIO, MIN_HISTORY, TRAILING_RUNS, WARN_RATIO, ratio_verdict
+from incidentlab.monitor.check_duration_anomaly import MIN_HISTORY, TRAILING_RUNS, jump_or_drop, ratio_verdict
 from incidentlab.monitor.check_row_count import counts_by_model
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import Finding
@@ -50,11 +50,10 @@ def _by_day(ctx: Context, model: str, column: str) -> list[Finding]:
     (latest, value), before = points[-1], [v or 0 for _, v in points[:-1]][-TRAILING_DAYS:]
     trailing = mean(before)
     ratio = value / trailing if trailing else 1.0
-    verdict = ratio_verdict(ratio, WARN_RATIO, FAIL_RATIO)
+    verdict = ratio_verdict(ratio)
     text = (f"{model}.{column} on {latest} is {value:,.2f}, {ratio:.2f}x the mean of the {len(before)} days "
             f"before ({trailing:,.2f})")
-    return [Finding(NAME, model, verdict, text + (": a jump." if ratio > 1 and verdict != "ok" else
-                                                  ": a drop." if verdict != "ok" else "."),
+    return [Finding(NAME, model, verdict, text + jump_or_drop(ratio, verdict),
                     {"by": "day", "day": str(latest), "value": value, "trailing_mean": round(trailing, 2),
                      "ratio": round(ratio, 2)})]
 
@@ -66,10 +65,10 @@ def _by_run(model: str, column: str, sums: list[tuple], rows: dict[str, int]) ->
     (run, value), before = per_row[-1], [v for _, v in per_row[:-1]][-TRAILING_RUNS:]
     trailing = mean(before)
     ratio = value / trailing if trailing else 1.0
-    verdict = ratio_verdict(ratio, WARN_RATIO, FAIL_RATIO)
+    verdict = ratio_verdict(ratio)
     text = (f"{model}.{column} per row after {run.run_id} is {value:,.2f}, {ratio:.2f}x its mean over the "
             f"{len(before)} runs before ({trailing:,.2f})")
     return [Finding(NAME, f"{model} (per run)", verdict,
-                    text + (": a jump." if ratio > 1 and verdict != "ok" else ": a drop." if verdict != "ok" else "."),
+                    text + jump_or_drop(ratio, verdict),
                     {"by": "run", "run_id": run.run_id, "value": round(value, 4), "trailing_mean": round(trailing, 4),
                      "ratio": round(ratio, 2)}, run.ended_at if verdict != "ok" else None)]

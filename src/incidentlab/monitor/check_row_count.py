@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from statistics import mean
 
-from incidentlab.monitor.check_duration_anomaly import FAIL_RATIO, MIN_HISTORY, TRAILING_RUNS, WARN_RATIO, ratio_verdict
+from incidentlab.monitor.check_duration_anomaly import MIN_HISTORY, TRAILING_RUNS, jump_or_drop, ratio_verdict
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import Finding, NotChecked
 
@@ -40,14 +40,13 @@ def row_count(ctx: Context) -> list[Finding]:
             continue
         trailing = mean(before)
         ratio = rows / trailing if trailing else (1.0 if rows == 0 else float("inf"))
-        verdict = ratio_verdict(ratio, WARN_RATIO, FAIL_RATIO) if trailing else ("ok" if rows == 0 else "warn")
+        verdict = ratio_verdict(ratio) if trailing else ("ok" if rows == 0 else "warn")
         evidence = {"run_id": run.run_id, "rows": rows, "trailing_mean_rows": round(trailing, 1),
                     "ratio": round(ratio, 2), "trailing_runs": len(before)}
         trend = f"{model} has {rows} rows after {run.run_id}, {ratio:.2f}x the mean of its {len(before)} runs " \
                 f"before ({trailing:.0f})"
-        findings.append(Finding(NAME, model, verdict, trend + (f": a {'jump' if ratio > 1 else 'drop'}."
-                                                            if verdict != "ok" else "."),
-                                evidence, run.ended_at if verdict != "ok" else None))
+        findings.append(Finding(NAME, model, verdict, trend + jump_or_drop(ratio, verdict), evidence,
+                                run.ended_at if verdict != "ok" else None))
     if not findings:
         findings.append(Finding(NAME, "project", "ok", f"fewer than {MIN_HISTORY} earlier counts of any model: "
                                 "no baseline yet."))
