@@ -50,15 +50,7 @@ def _grain_tested(project: DbtProject, model: str) -> bool:
 
 
 def _freshness_sla(project: DbtProject, model: str) -> bool:
-    if project.meta(model).get("sla_hours") is not None:
-        return True
-    relation = project.relation(model)
-    for node in project.manifest.get("sources", {}).values():
-        freshness = node.get("freshness") or {}
-        if (node.get("schema"), node.get("identifier") or node["name"]) == relation and any(
-                (freshness.get(k) or {}).get("count") for k in ("warn_after", "error_after")):
-            return True
-    return False
+    return project.meta(model).get("sla_hours") is not None or project.freshness_source(model) is not None
 
 
 def lint(project: DbtProject) -> list[Finding]:

@@ -100,6 +100,16 @@ class DbtProject:
                 return node["schema"], node.get("identifier") or node["name"]
         return None
 
+    def freshness_source(self, model: str) -> str | None:
+        """``source_name.table`` of a source declared on ``model``'s relation with a freshness (a count in
+        ``warn_after`` or ``error_after``), or None."""
+        for node in self.manifest.get("sources", {}).values():
+            freshness = node.get("freshness") or {}
+            if (node.get("schema"), node.get("identifier") or node["name"]) == self.relation(model) and any(
+                    (freshness.get(k) or {}).get("count") for k in ("warn_after", "error_after")):
+                return f"{node['source_name']}.{node['name']}"
+        return None
+
     def unique_keys(self, model: str) -> list[str]:
         """The columns a ``unique`` test of the project asserts for ``model``."""
         uid = self.models[model]["unique_id"]

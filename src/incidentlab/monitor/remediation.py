@@ -40,7 +40,7 @@ def draft(ctx: Context) -> dict:
         out["rebuild"] = f"dbt build --select {' '.join(f'{m}+' for m in roots)}  (after fixing {', '.join(roots)})"
     grain_failures = [f for f in ctx.result("grain") if f.verdict == "fail"]
     declared_unique = [f.subject for f in grain_failures if f.evidence.get("key_source") == "unique test"]
-    freshness_sources = {m: source for m in stale if (source := _freshness_source(ctx, m))}
+    freshness_sources = {m: source for m in stale if (source := ctx.project.freshness_source(m))}
     fresh = list(freshness_sources)
     checks_freshness = bool({"freshness", "source"} & ctx.history.commands)
     job = []
@@ -64,17 +64,6 @@ def draft(ctx: Context) -> dict:
     if tests:
         out["tests"] = tests
     return out
-
-
-def _freshness_source(ctx: Context, mart: str) -> str | None:
-    """``source_name.table`` of a source the project declares on ``mart``'s relation with a freshness, or None."""
-    schema, name = ctx.project.relation(mart)
-    for node in ctx.project.manifest.get("sources", {}).values():
-        freshness = node.get("freshness") or {}
-        if (node.get("schema"), node.get("identifier") or node["name"]) == (schema, name) and (
-                freshness.get("error_after", {}).get("count") or freshness.get("warn_after", {}).get("count")):
-            return f"{node['source_name']}.{node['name']}"
-    return None
 
 
 def _selector(ctx: Context, models: list[str]) -> str:
