@@ -93,7 +93,7 @@ def _monitor(ns: argparse.Namespace) -> int:
 def _print_report(ns: argparse.Namespace, report) -> None:
     from incidentlab.monitor.alert import markdown, post_webhook, slack_payload
 
-    fmt = "json" if ns.json else ns.format
+    fmt = _format(ns)
     print({"json": report.to_json, "markdown": lambda: markdown(report), "text": report.render}[fmt]())
     if ns.webhook:
         try:
@@ -135,7 +135,7 @@ def _replay_project(ns: argparse.Namespace, con, project: Path) -> int:
     dbt_project = DbtProject.load(project, warehouse_file(con).name, profiles_dir=ns.profiles_dir, target=ns.target)
     ctx = Context(con, dbt_project, ns.noticed_at, read_history(con, ns.noticed_at, ns.audit_table), ns.sla_hours)
     result = replay_history(ctx, ns.noticed_at)
-    print(json.dumps(result.to_dict(), indent=2) if ns.json or ns.format == "json" else result.render())
+    print(json.dumps(result.to_dict(), indent=2) if _format(ns) == "json" else result.render())
     return 0
 
 
@@ -203,13 +203,14 @@ def _lint(ns: argparse.Namespace) -> int:
     from incidentlab.monitor.report import EXIT_CODES as VERDICT_CODES
 
     findings = lint(DbtProject.load(ns.project_dir, profiles_dir=ns.profiles_dir, target=ns.target))
-    if ns.json or ns.format == "json":
+    fmt = _format(ns)
+    if fmt == "json":
         print(json.dumps([f.to_dict() for f in findings], indent=2))
     else:
         bad = [f for f in findings if f.verdict != "ok"]
         head = f"incidentlab lint {ns.project_dir}: " + (f"{len(bad)} problem(s)" if bad else "OK")
-        bullet = "- " if ns.format == "markdown" else "  "
-        print(f"### {head}\n" if ns.format == "markdown" else head)
+        bullet = "- " if fmt == "markdown" else "  "
+        print(f"### {head}\n" if fmt == "markdown" else head)
         for f in findings:
             print(f"{bullet}{f.verdict.upper():<4}  {f.message}")
     return VERDICT_CODES[worst(f.verdict for f in findings)]
@@ -242,6 +243,11 @@ def _selection_options(parser: argparse.ArgumentParser) -> None:
                         '(selection flags inside it, "+orders --exclude customers", are read as dbt reads them)')
     parser.add_argument("--exclude", metavar="SELECTOR", help="dbt's --exclude, passed through")
     parser.add_argument("--selector", metavar="NAME", help="a selector of the project's selectors.yml")
+
+
+def _format(ns: argparse.Namespace) -> str:
+    """The output format of ``_format_option``'s flags: ``--json`` wins over ``--format``."""
+    return "json" if ns.json else ns.format
 
 
 def _format_option(parser: argparse.ArgumentParser) -> None:
