@@ -2,8 +2,7 @@
 
 The monitor never writes into the project or the warehouse it watches: dbt's commands (``parse`` when the project
 has no ``target/manifest.json`` for the target, ``ls``, ``compile``) run against an empty scratch warehouse of the
-same file name
-(so compiled SQL names the same catalog) in a temporary folder of their own.
+same file name (so compiled SQL names the same catalog) in a temporary folder of their own.
 """
 
 from __future__ import annotations
