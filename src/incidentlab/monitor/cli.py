@@ -124,6 +124,7 @@ def _profile_warehouse(ns: argparse.Namespace) -> Path:
 
 def _replay_project(ns: argparse.Namespace, con, project: Path) -> int:
     """``--replay --noticed-at`` on a user's project: the history checks over the recorded runs."""
+    from incidentlab.monitor.checks import run_one
     from incidentlab.monitor.context import Context
     from incidentlab.monitor.history import read_history
     from incidentlab.monitor.project import DbtProject
@@ -133,7 +134,8 @@ def _replay_project(ns: argparse.Namespace, con, project: Path) -> int:
     if ns.noticed_at is None:
         raise IncidentLabError("--replay on a project needs --noticed-at TS (when a human noticed the incident).")
     dbt_project = DbtProject.load(project, warehouse_file(con).name, profiles_dir=ns.profiles_dir, target=ns.target)
-    ctx = Context(con, dbt_project, ns.noticed_at, read_history(con, ns.noticed_at, ns.audit_table), ns.sla_hours)
+    ctx = Context(con, dbt_project, ns.noticed_at, read_history(con, ns.noticed_at, ns.audit_table), ns.sla_hours,
+                  run_check=run_one)
     result = replay_history(ctx, ns.noticed_at)
     print(json.dumps(result.to_dict(), indent=2) if _format(ns) == "json" else result.render())
     return 0

@@ -11,7 +11,7 @@ import duckdb
 
 from incidentlab.errors import IncidentLabError
 from incidentlab.monitor import remediation as drafted
-from incidentlab.monitor.checks import CHECKS, plain
+from incidentlab.monitor.checks import CHECKS, plain, run_one
 from incidentlab.monitor.context import Context
 from incidentlab.monitor.finding import VERDICTS, Finding, worst
 from incidentlab.monitor.history import read_history
@@ -88,7 +88,8 @@ def run_checks(
     if unknown:
         raise IncidentLabError(f"no check named {', '.join(unknown)}; the checks are {', '.join(CHECKS)}.")
     project = DbtProject.load(Path(project_dir), warehouse_file(con).name, profiles_dir=profiles_dir, target=target)
-    ctx = Context(con, project, now, read_history(con, now, audit_table), sla_hours, selectors=tuple(selectors))
+    ctx = Context(con, project, now, read_history(con, now, audit_table), sla_hours, selectors=tuple(selectors),
+                  run_check=run_one)
     findings = []
     for name in checks or list(CHECKS):
         findings += ctx.result(name)
